@@ -36,6 +36,7 @@ export {
   paddingMask,
 } from "./mask.ts";
 export {
+  type AttentionBackend,
   type AttentionOptions,
   type AttentionResult,
   scaledDotProductAttention,
@@ -87,3 +88,12 @@ export {
   type PlotlyFigure,
   type PlotlyHeatmapTrace,
 } from "./heatmap.ts";
+export {
+  attentionWasm,
+  attentionWasmF32,
+  selectWasmKernels,
+  type WasmAttentionOptions,
+  type WasmAttentionResult,
+  type WasmKernelVariant,
+  wasmSimdSupported,
+} from "./wasm_backend.ts";

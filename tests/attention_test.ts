@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
   assertAllClose,
+  type AttentionOptions,
   causalMask,
   Mask,
   referenceAttention,
@@ -70,225 +71,235 @@ const problemsWithMask = problems.chain((problem) =>
 );
 
 const RUNS = { numRuns: 200 };
+const BACKENDS = ["typescript", "wasm"] as const;
 
-Deno.test("scaledDotProductAttention() matches the mathjs reference", () => {
-  fc.assert(
-    fc.property(problems, ({ query, key, value }) => {
-      const actual = scaledDotProductAttention(query, key, value);
-      const expected = referenceAttention(query, key, value);
-      assertAllClose(actual.scores, expected.scores, {}, "scores");
-      assertAllClose(actual.weights, expected.weights, {}, "weights");
-      assertAllClose(actual.output, expected.output, {}, "output");
-    }),
-    RUNS,
-  );
-});
+for (const backend of BACKENDS) {
+  const attend = (
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    options: AttentionOptions = {},
+  ) => scaledDotProductAttention(q, k, v, { ...options, backend });
 
-Deno.test("scaledDotProductAttention() matches the reference with masks", () => {
-  fc.assert(
-    fc.property(problemsWithMask, ({ problem, mask }) => {
-      const { query, key, value } = problem;
-      const actual = scaledDotProductAttention(query, key, value, { mask });
-      const expected = referenceAttention(query, key, value, mask);
-      assertAllClose(actual.weights, expected.weights, {}, "weights");
-      assertAllClose(actual.output, expected.output, {}, "output");
-    }),
-    RUNS,
-  );
-});
+  Deno.test(`attend() matches the mathjs reference (${backend})`, () => {
+    fc.assert(
+      fc.property(problems, ({ query, key, value }) => {
+        const actual = attend(query, key, value);
+        const expected = referenceAttention(query, key, value);
+        assertAllClose(actual.scores, expected.scores, {}, "scores");
+        assertAllClose(actual.weights, expected.weights, {}, "weights");
+        assertAllClose(actual.output, expected.output, {}, "output");
+      }),
+      RUNS,
+    );
+  });
 
-Deno.test("weights rows sum to 1 and lie in [0, 1]", () => {
-  fc.assert(
-    fc.property(problems, ({ dims, query, key, value }) => {
-      const [B, T, S] = dims;
-      const { weights } = scaledDotProductAttention(query, key, value);
-      for (let row = 0; row < B * T; row++) {
-        let sum = 0;
-        for (let s = 0; s < S; s++) {
-          const w = weights.data[row * S + s];
-          assert.ok(w >= 0 && w <= 1, `weight ${w} outside [0, 1]`);
-          sum += w;
+  Deno.test(`attend() matches the reference with masks (${backend})`, () => {
+    fc.assert(
+      fc.property(problemsWithMask, ({ problem, mask }) => {
+        const { query, key, value } = problem;
+        const actual = attend(query, key, value, { mask });
+        const expected = referenceAttention(query, key, value, mask);
+        assertAllClose(actual.weights, expected.weights, {}, "weights");
+        assertAllClose(actual.output, expected.output, {}, "output");
+      }),
+      RUNS,
+    );
+  });
+
+  Deno.test(`weights rows sum to 1 and lie in [0, 1] (${backend})`, () => {
+    fc.assert(
+      fc.property(problems, ({ dims, query, key, value }) => {
+        const [B, T, S] = dims;
+        const { weights } = attend(query, key, value);
+        for (let row = 0; row < B * T; row++) {
+          let sum = 0;
+          for (let s = 0; s < S; s++) {
+            const w = weights.data[row * S + s];
+            assert.ok(w >= 0 && w <= 1, `weight ${w} outside [0, 1]`);
+            sum += w;
+          }
+          assert.ok(Math.abs(sum - 1) <= 1e-12, `row ${row} sums to ${sum}`);
         }
-        assert.ok(Math.abs(sum - 1) <= 1e-12, `row ${row} sums to ${sum}`);
-      }
-    }),
-    RUNS,
-  );
-});
+      }),
+      RUNS,
+    );
+  });
 
-Deno.test("softmax() is unchanged when a constant is added to a row", () => {
-  const rows = fc.array(value, { minLength: 1, maxLength: 16 });
-  fc.assert(
-    fc.property(
-      rows,
-      fc.double({ min: -100, max: 100, noNaN: true }),
-      (row, c) => {
-        const shifted = row.map((x) => x + c);
-        assertAllClose(softmax([shifted]), softmax([row]), {
-          rtol: 1e-11,
-          atol: 1e-13,
-        });
-      },
-    ),
-    RUNS,
-  );
-});
+  Deno.test(`softmax() is unchanged when a constant is added to a row (${backend})`, () => {
+    const rows = fc.array(value, { minLength: 1, maxLength: 16 });
+    fc.assert(
+      fc.property(
+        rows,
+        fc.double({ min: -100, max: 100, noNaN: true }),
+        (row, c) => {
+          const shifted = row.map((x) => x + c);
+          assertAllClose(softmax([shifted]), softmax([row]), {
+            rtol: 1e-11,
+            atol: 1e-13,
+          });
+        },
+      ),
+      RUNS,
+    );
+  });
 
-Deno.test("permuting keys and values together leaves the output unchanged", () => {
-  const cases = problems.chain((problem) =>
-    fc.shuffledSubarray(
-      Array.from({ length: problem.dims[2] }, (_, i) => i),
-      { minLength: problem.dims[2], maxLength: problem.dims[2] },
-    ).map((order) => ({ problem, order }))
-  );
-  fc.assert(
-    fc.property(cases, ({ problem, order }) => {
-      const { query, key, value } = problem;
-      const permute = (x: Tensor) =>
-        Tensor.from(
-          (x.toArray() as number[][][]).map((rows) =>
-            order.map((s) => rows[s])
-          ),
+  Deno.test(`permuting keys and values together leaves the output unchanged (${backend})`, () => {
+    const cases = problems.chain((problem) =>
+      fc.shuffledSubarray(
+        Array.from({ length: problem.dims[2] }, (_, i) => i),
+        { minLength: problem.dims[2], maxLength: problem.dims[2] },
+      ).map((order) => ({ problem, order }))
+    );
+    fc.assert(
+      fc.property(cases, ({ problem, order }) => {
+        const { query, key, value } = problem;
+        const permute = (x: Tensor) =>
+          Tensor.from(
+            (x.toArray() as number[][][]).map((rows) =>
+              order.map((s) => rows[s])
+            ),
+          );
+        const base = attend(query, key, value);
+        const moved = attend(
+          query,
+          permute(key),
+          permute(value),
         );
-      const base = scaledDotProductAttention(query, key, value);
-      const moved = scaledDotProductAttention(
-        query,
-        permute(key),
-        permute(value),
-      );
-      assertAllClose(moved.output, base.output);
-      const baseWeights = base.weights.toArray() as number[][][];
-      const movedWeights = moved.weights.toArray() as number[][][];
-      baseWeights.forEach((rows, b) =>
-        rows.forEach((row, t) =>
-          order.forEach((s, i) =>
-            assert.ok(Math.abs(movedWeights[b][t][i] - row[s]) <= 1e-12)
+        assertAllClose(moved.output, base.output);
+        const baseWeights = base.weights.toArray() as number[][][];
+        const movedWeights = moved.weights.toArray() as number[][][];
+        baseWeights.forEach((rows, b) =>
+          rows.forEach((row, t) =>
+            order.forEach((s, i) =>
+              assert.ok(Math.abs(movedWeights[b][t][i] - row[s]) <= 1e-12)
+            )
           )
-        )
-      );
-    }),
-    RUNS,
-  );
-});
-
-Deno.test("each output entry lies within its column of values", () => {
-  fc.assert(
-    fc.property(problems, ({ dims, query, key, value }) => {
-      const [B, T, S, , Dv] = dims;
-      const { output } = scaledDotProductAttention(query, key, value);
-      for (let b = 0; b < B; b++) {
-        for (let d = 0; d < Dv; d++) {
-          let low = Infinity;
-          let high = -Infinity;
-          for (let s = 0; s < S; s++) {
-            const x = value.get(b, s, d);
-            low = Math.min(low, x);
-            high = Math.max(high, x);
-          }
-          for (let t = 0; t < T; t++) {
-            const y = output.get(b, t, d);
-            assert.ok(
-              y >= low - 1e-12 && y <= high + 1e-12,
-              `${y} not in [${low}, ${high}]`,
-            );
-          }
-        }
-      }
-    }),
-    RUNS,
-  );
-});
-
-Deno.test("causal option equals a hand-built lower-triangular mask", () => {
-  fc.assert(
-    fc.property(problems, ({ dims, query, key, value }) => {
-      const [, T, S] = dims;
-      const lower = Array.from(
-        { length: T },
-        (_, t) => Array.from({ length: S }, (_, s) => s <= t),
-      );
-      const causal = scaledDotProductAttention(query, key, value, {
-        causal: true,
-      });
-      const masked = scaledDotProductAttention(query, key, value, {
-        mask: lower,
-      });
-      assert.deepEqual(causal.weights.toArray(), masked.weights.toArray());
-      assert.deepEqual(causal.output.toArray(), masked.output.toArray());
-      assert.deepEqual(causalMask(T, S).toArray(), lower);
-    }),
-    RUNS,
-  );
-});
-
-Deno.test("scores up to 1e4 in magnitude give finite weights", () => {
-  fc.assert(
-    fc.property(problems, ({ dims, query, key, value }) => {
-      const [B, T, S] = dims;
-      const times100 = (x: Tensor) =>
-        new Tensor(x.data.map((v) => v * 100), x.shape);
-      const result = scaledDotProductAttention(
-        times100(query),
-        times100(key),
-        value,
-      );
-      for (const w of result.weights.data) assert.ok(Number.isFinite(w));
-      for (const y of result.output.data) assert.ok(Number.isFinite(y));
-      for (let row = 0; row < B * T; row++) {
-        let sum = 0;
-        for (let s = 0; s < S; s++) sum += result.weights.data[row * S + s];
-        assert.ok(Math.abs(sum - 1) <= 1e-12);
-      }
-    }),
-    RUNS,
-  );
-});
-
-Deno.test("values at masked positions do not change the output", () => {
-  fc.assert(
-    fc.property(
-      problemsWithMask,
-      fc.constantFrom(NaN, Infinity, -Infinity, 1e308),
-      (
-        { problem, mask },
-        poison,
-      ) => {
-        const [B, T, S, D, Dv] = problem.dims;
-        const base = scaledDotProductAttention(
-          problem.query,
-          problem.key,
-          problem.value,
-          {
-            mask,
-          },
         );
-        const key = new Float64Array(problem.key.data);
-        const val = new Float64Array(problem.value.data);
-        const query = new Float64Array(problem.query.data);
+      }),
+      RUNS,
+    );
+  });
+
+  Deno.test(`each output entry lies within its column of values (${backend})`, () => {
+    fc.assert(
+      fc.property(problems, ({ dims, query, key, value }) => {
+        const [B, T, S, , Dv] = dims;
+        const { output } = attend(query, key, value);
         for (let b = 0; b < B; b++) {
-          for (let s = 0; s < S; s++) {
-            if (mask[b].some((row) => row[s])) continue;
-            key.fill(poison, (b * S + s) * D, (b * S + s + 1) * D);
-            val.fill(poison, (b * S + s) * Dv, (b * S + s + 1) * Dv);
-          }
-          for (let t = 0; t < T; t++) {
-            if (mask[b][t].some((x) => x)) continue;
-            query.fill(poison, (b * T + t) * D, (b * T + t + 1) * D);
+          for (let d = 0; d < Dv; d++) {
+            let low = Infinity;
+            let high = -Infinity;
+            for (let s = 0; s < S; s++) {
+              const x = value.get(b, s, d);
+              low = Math.min(low, x);
+              high = Math.max(high, x);
+            }
+            for (let t = 0; t < T; t++) {
+              const y = output.get(b, t, d);
+              assert.ok(
+                y >= low - 1e-12 && y <= high + 1e-12,
+                `${y} not in [${low}, ${high}]`,
+              );
+            }
           }
         }
-        const poisoned = scaledDotProductAttention(
-          new Tensor(query, [B, T, D]),
-          new Tensor(key, [B, S, D]),
-          new Tensor(val, [B, S, Dv]),
-          { mask },
+      }),
+      RUNS,
+    );
+  });
+
+  Deno.test(`causal option equals a hand-built lower-triangular mask (${backend})`, () => {
+    fc.assert(
+      fc.property(problems, ({ dims, query, key, value }) => {
+        const [, T, S] = dims;
+        const lower = Array.from(
+          { length: T },
+          (_, t) => Array.from({ length: S }, (_, s) => s <= t),
         );
-        assert.deepEqual(poisoned.output.toArray(), base.output.toArray());
-        assert.deepEqual(poisoned.weights.toArray(), base.weights.toArray());
-      },
-    ),
-    RUNS,
-  );
-});
+        const causal = attend(query, key, value, {
+          causal: true,
+        });
+        const masked = attend(query, key, value, {
+          mask: lower,
+        });
+        assert.deepEqual(causal.weights.toArray(), masked.weights.toArray());
+        assert.deepEqual(causal.output.toArray(), masked.output.toArray());
+        assert.deepEqual(causalMask(T, S).toArray(), lower);
+      }),
+      RUNS,
+    );
+  });
+
+  Deno.test(`scores up to 1e4 in magnitude give finite weights (${backend})`, () => {
+    fc.assert(
+      fc.property(problems, ({ dims, query, key, value }) => {
+        const [B, T, S] = dims;
+        const times100 = (x: Tensor) =>
+          new Tensor(x.data.map((v) => v * 100), x.shape);
+        const result = attend(
+          times100(query),
+          times100(key),
+          value,
+        );
+        for (const w of result.weights.data) assert.ok(Number.isFinite(w));
+        for (const y of result.output.data) assert.ok(Number.isFinite(y));
+        for (let row = 0; row < B * T; row++) {
+          let sum = 0;
+          for (let s = 0; s < S; s++) sum += result.weights.data[row * S + s];
+          assert.ok(Math.abs(sum - 1) <= 1e-12);
+        }
+      }),
+      RUNS,
+    );
+  });
+
+  Deno.test(`values at masked positions do not change the output (${backend})`, () => {
+    fc.assert(
+      fc.property(
+        problemsWithMask,
+        fc.constantFrom(NaN, Infinity, -Infinity, 1e308),
+        (
+          { problem, mask },
+          poison,
+        ) => {
+          const [B, T, S, D, Dv] = problem.dims;
+          const base = attend(
+            problem.query,
+            problem.key,
+            problem.value,
+            {
+              mask,
+            },
+          );
+          const key = new Float64Array(problem.key.data);
+          const val = new Float64Array(problem.value.data);
+          const query = new Float64Array(problem.query.data);
+          for (let b = 0; b < B; b++) {
+            for (let s = 0; s < S; s++) {
+              if (mask[b].some((row) => row[s])) continue;
+              key.fill(poison, (b * S + s) * D, (b * S + s + 1) * D);
+              val.fill(poison, (b * S + s) * Dv, (b * S + s + 1) * Dv);
+            }
+            for (let t = 0; t < T; t++) {
+              if (mask[b][t].some((x) => x)) continue;
+              query.fill(poison, (b * T + t) * D, (b * T + t + 1) * D);
+            }
+          }
+          const poisoned = attend(
+            new Tensor(query, [B, T, D]),
+            new Tensor(key, [B, S, D]),
+            new Tensor(val, [B, S, Dv]),
+            { mask },
+          );
+          assert.deepEqual(poisoned.output.toArray(), base.output.toArray());
+          assert.deepEqual(poisoned.weights.toArray(), base.weights.toArray());
+        },
+      ),
+      RUNS,
+    );
+  });
+}
 
 Deno.test("fully masked row gives zero weights and output", () => {
   const x = [[[1, 2], [3, 4], [5, 6]]];
@@ -365,10 +376,41 @@ Deno.test("blocked and row-by-row kernels agree", () => {
   const k = make([2, 11, 13]);
   const v = make([2, 11, 5]);
   const all = Array.from({ length: 9 }, () => new Array(11).fill(true));
-  const fast = scaledDotProductAttention(q, k, v);
-  const rowwise = scaledDotProductAttention(q, k, v, { mask: all });
+  const fast = scaledDotProductAttention(q, k, v, { backend: "typescript" });
+  const rowwise = scaledDotProductAttention(q, k, v, {
+    mask: all,
+    backend: "typescript",
+  });
   assertAllClose(fast.output, rowwise.output);
   assertAllClose(fast.weights, rowwise.weights);
+});
+
+Deno.test("wasm and typescript backends agree with causal masks", () => {
+  const next = (() => {
+    let seed = 11;
+    return () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+  })();
+  const make = (shape: number[]) =>
+    new Tensor(
+      Float64Array.from({ length: shape.reduce((a, b) => a * b) }, next),
+      shape,
+    );
+  const q = make([3, 37, 65]);
+  const k = make([3, 41, 65]);
+  const v = make([3, 41, 7]);
+  for (const causal of [false, true]) {
+    const wasm = scaledDotProductAttention(q, k, v, {
+      causal,
+      backend: "wasm",
+    });
+    const plain = scaledDotProductAttention(q, k, v, {
+      causal,
+      backend: "typescript",
+    });
+    assertAllClose(wasm.weights, plain.weights);
+    assertAllClose(wasm.output, plain.output);
+    assertAllClose(wasm.scores, plain.scores);
+  }
 });
 
 /** A table of bad inputs: each gives its error class and a message pattern. */
@@ -514,7 +556,15 @@ const badInputs: {
     run: () => scaledDotProductAttention(q3, q3, q3, { casual: true } as never),
     error: TypeError,
     message:
-      /unknown option `casual`. Valid options are mask, causal and scale/,
+      /unknown option `casual`. Valid options are mask, causal, scale and backend/,
+  },
+  {
+    name: "unknown backend",
+    run: () =>
+      scaledDotProductAttention(q3, q3, q3, { backend: "gpu" as never }),
+    error: TypeError,
+    message:
+      /option `backend` is the string "gpu", expected "auto", "wasm" or "typescript"/,
   },
   {
     name: "non-finite scale",
