@@ -40,6 +40,34 @@ export const DARK_TEXT = "#262626";
 /** White, for annotations on dark cells. */
 export const LIGHT_TEXT = "#ffffff";
 
+/**
+ * Line colours of `lineChart`, in the order that series take them.
+ *
+ * The palette is Okabe and Ito's ("Color Universal Design", 2008) without its
+ * yellow, which is too faint on white. Its colours stay apart for the common
+ * forms of colour blindness. A chart with more than seven series starts the
+ * list again. Marker shapes cycle through four, so in charts of up to 28 series
+ * no two series share both colour and shape.
+ *
+ * @example Usage
+ * ```ts
+ * import { SERIES_COLORS } from "./colors.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(SERIES_COLORS.length, 7);
+ * assert.equal(SERIES_COLORS[0], "#0072b2");
+ * ```
+ */
+export const SERIES_COLORS: readonly string[] = Object.freeze([
+  "#0072b2",
+  "#d55e00",
+  "#009e73",
+  "#cc79a7",
+  "#e69f00",
+  "#56b4e9",
+  "#000000",
+]);
+
 const HEX_COLOR = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i;
 
 /**

@@ -20,6 +20,15 @@ import {
 } from "./colors.ts";
 import { escapeHtml, formatMatrix } from "./display.ts";
 import { validatePrecision } from "./format.ts";
+import {
+  element,
+  encodeBase64,
+  escapePlotlyText,
+  estimateTextWidth,
+  openTag,
+  px,
+  type SvgAttributes,
+} from "./svg.ts";
 import { Tensor } from "./tensor.ts";
 
 /** Options of {@linkcode heatmap}. */
@@ -336,34 +345,6 @@ function annotationText(value: number, precision: number): string {
   return /^-0(\.0*)?$/.test(text) ? text.slice(1) : text;
 }
 
-/** Escapes the characters that Plotly's label markup would interpret: `& < >`. */
-function escapePlotlyText(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(
-    />/g,
-    "&gt;",
-  );
-}
-
-/** Encodes text as UTF-8 and then as base64, as a `data:` URL needs. */
-function encodeBase64(text: string): string {
-  const bytes = new TextEncoder().encode(text);
-  let binary = "";
-  // Chunks keep the argument list of String.fromCharCode within engine limits.
-  for (let start = 0; start < bytes.length; start += 0x8000) {
-    binary += String.fromCharCode(...bytes.subarray(start, start + 0x8000));
-  }
-  return btoa(binary);
-}
-
-/** Estimates the rendered width of `text` in a sans-serif font; wide scripts count as 1 em. */
-function estimateTextWidth(text: string, fontSize: number): number {
-  let ems = 0;
-  for (const character of text) {
-    ems += (character.codePointAt(0) ?? 0) >= 0x2e80 ? 1 : 0.6;
-  }
-  return ems * fontSize;
-}
-
 /** Shortens a label to {@linkcode MAX_LABEL_CHARACTERS} characters for the SVG. */
 function shortenLabel(label: string): string {
   const characters = [...label];
@@ -376,11 +357,6 @@ function tickLabelContent(label: string): string {
   const displayed = shortenLabel(label);
   if (displayed === label) return escapeHtml(label);
   return `<title>${escapeHtml(label)}</title>${escapeHtml(displayed)}`;
-}
-
-/** Rounds a coordinate to two decimals for compact SVG. */
-function px(value: number): string {
-  return String(Math.round(value * 100) / 100);
 }
 
 /** Chooses about five round tick values from `min` to `max` for the colour bar. */
@@ -567,32 +543,6 @@ function layoutSvg(spec: HeatmapSpec): SvgLayout {
   };
 }
 
-/** SVG attribute values; numbers are rounded to two decimals. */
-type Attributes = Record<string, string | number>;
-
-/** Writes the attributes of an SVG tag, escaping every value. */
-function writeAttributes(attributes: Attributes): string {
-  return Object.entries(attributes).map(([name, value]) => {
-    const text = typeof value === "number" ? px(value) : value;
-    return ` ${name}="${escapeHtml(text)}"`;
-  }).join("");
-}
-
-/** Writes an opening SVG tag whose element is closed later. */
-function openTag(tag: string, attributes: Attributes): string {
-  return `<${tag}${writeAttributes(attributes)}>`;
-}
-
-/** Writes one SVG element; `content` must already be escaped. */
-function element(
-  tag: string,
-  attributes: Attributes,
-  content?: string,
-): string {
-  if (content === undefined) return `<${tag}${writeAttributes(attributes)}/>`;
-  return `${openTag(tag, attributes)}${content}</${tag}>`;
-}
-
 /** Geometry and colour mapping shared by the parts of the SVG. */
 interface SvgContext {
   spec: HeatmapSpec;
@@ -680,7 +630,7 @@ function drawTickLabels({ spec, layout, plotHeight }: SvgContext): string[] {
   spec.xLabels.forEach((label, j) => {
     const x = left + (j + 0.5) * cellWidth;
     // Rotated labels read bottom to top and end just below their column.
-    const attributes: Attributes = layout.rotateXLabels
+    const attributes: SvgAttributes = layout.rotateXLabels
       ? {
         class: "x-tick",
         x,
