@@ -293,7 +293,8 @@ function matrixView(
     if (
       candidate === null || typeof candidate !== "object" ||
       !Array.isArray(candidate.shape) ||
-      !(candidate.data instanceof Float64Array)
+      !(candidate.data instanceof Float64Array ||
+        candidate.data instanceof Float32Array)
     ) {
       throw new TypeError(
         `${operation}: \`matrix\` must be a Tensor or an array of rows, received ` +

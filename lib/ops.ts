@@ -2,36 +2,56 @@
  * Tensor operations that attention is built from: batched matrix product,
  * transpose of the last two axes, and a numerically stable softmax.
  *
+ * Each result has the dtype of its tensor arguments, and nested arrays take
+ * that dtype too (float64 when no argument is a tensor). A float32 tensor
+ * next to a float64 one raises a `TypeError` instead of being promoted.
+ * `matmul` and `softmax` compute in float64 for either dtype and round the
+ * result to float32 once at the end.
+ *
  * @module
  */
 
 import { formatShape, ShapeError } from "./errors.ts";
-import { Tensor, type TensorLike } from "./tensor.ts";
-import { requireRank, toTensor } from "./validate.ts";
+import {
+  castFloatArray,
+  createFloatArray,
+  Tensor,
+  type TensorLike,
+} from "./tensor.ts";
+import { commonDType, requireRank, toTensor } from "./validate.ts";
 
 /**
  * Multiplies matrices, batched over a leading axis: `C[b] = A[b] B[b]`.
  *
  * Both arguments are 2-D (M, K) and (K, N), or 3-D (B, M, K) and (B, K, N).
  * A 2-D argument next to a 3-D one is used for every batch entry.
+ * Float32 arguments are multiplied and summed in float64, and each entry of
+ * the result is rounded to float32 once.
  *
  * @param a Left factor, shape (M, K) or (B, M, K).
  * @param b Right factor, shape (K, N) or (B, K, N).
- * @returns The product, shape (M, N), or (B, M, N) if either argument is 3-D.
+ * @returns The product, shape (M, N), or (B, M, N) if either argument is 3-D,
+ *   with the dtype of the arguments.
  * @throws {ShapeError} If a rank is not 2 or 3, the inner sizes K differ, or the batch sizes differ.
+ * @throws {TypeError} If one argument is float32 and the other float64.
  *
  * @example Usage
  * ```ts
- * import { matmul } from "attention";
+ * import { matmul, Tensor } from "attention";
  * import assert from "node:assert/strict";
  *
  * const c = matmul([[[1, 2], [3, 4]]], [[[5], [6]]]); // (1, 2, 2) x (1, 2, 1) -> (1, 2, 1)
  * assert.deepEqual(c.toArray(), [[[17], [39]]]);
+ *
+ * const a32 = Tensor.from([[1, 2]], { dtype: "float32" });
+ * assert.equal(matmul(a32, [[3], [4]]).dtype, "float32");
+ * assert.throws(() => matmul(a32, Tensor.from([[3], [4]])), TypeError);
  * ```
  */
 export function matmul(a: TensorLike, b: TensorLike): Tensor {
-  const left = toTensor(a, "matmul", "a");
-  const right = toTensor(b, "matmul", "b");
+  const dtype = commonDType("matmul", { a, b });
+  const left = toTensor(a, "matmul", "a", dtype);
+  const right = toTensor(b, "matmul", "b", dtype);
   requireRank(left, [2, 3], "matmul", "a", ["B", "M", "K"]);
   requireRank(right, [2, 3], "matmul", "b", ["B", "K", "N"]);
 
@@ -68,9 +88,11 @@ export function matmul(a: TensorLike, b: TensorLike): Tensor {
   }
 
   const batch = Math.max(batchA, batchB, 1);
+  // Float64 buffers only, so that V8 sees one element type at these loads and
+  // stores. A float32 result is rounded once at the end.
   const out = new Float64Array(batch * m * n);
-  const x = left.data;
-  const y = right.data;
+  const x = castFloatArray(left.data, "float64");
+  const y = castFloatArray(right.data, "float64");
   for (let bi = 0; bi < batch; bi++) {
     const xBase = batchA ? bi * m * k : 0;
     const yBase = batchB ? bi * k * n : 0;
@@ -86,7 +108,7 @@ export function matmul(a: TensorLike, b: TensorLike): Tensor {
     }
   }
   const shape = batchA || batchB ? [batch, m, n] : [m, n];
-  return new Tensor(out, shape);
+  return new Tensor(castFloatArray(out, dtype), shape);
 }
 
 /**
@@ -96,7 +118,7 @@ export function matmul(a: TensorLike, b: TensorLike): Tensor {
  * which is the K^T in QK^T.
  *
  * @param x Tensor of rank 2 or more, shape (..., M, N).
- * @returns A new tensor of shape (..., N, M).
+ * @returns A new tensor of shape (..., N, M) with the dtype of `x`.
  * @throws {ShapeError} If `x` has fewer than 2 axes.
  *
  * @example Usage
@@ -125,7 +147,7 @@ export function transpose(x: TensorLike): Tensor {
   const lead = tensor.shape.slice(0, -2);
   const matrices = lead.reduce((a, b) => a * b, 1);
   const source = tensor.data;
-  const out = new Float64Array(source.length);
+  const out = createFloatArray(tensor.dtype, source.length);
   for (let mi = 0; mi < matrices; mi++) {
     const base = mi * m * n;
     for (let i = 0; i < m; i++) {
@@ -146,8 +168,12 @@ export function transpose(x: TensorLike): Tensor {
  * weight 0, and a row made only of `-Infinity` becomes a row of zeros rather
  * than NaN. A row containing NaN or `+Infinity` becomes NaN.
  *
+ * For a float32 `x`, the softmax is computed in float64 and each weight is
+ * rounded to float32 once.
+ *
  * @param x Tensor of rank 1 or more, shape (..., N).
- * @returns Weights of the same shape; each row lies in [0, 1] and sums to 1 (or is all zeros).
+ * @returns Weights of the same shape and dtype; each row lies in [0, 1] and sums to 1
+ *   (or is all zeros), within rounding of the dtype.
  * @throws {ShapeError} If `x` has rank 0.
  *
  * @example Usage
@@ -170,10 +196,12 @@ export function softmax(x: TensorLike): Tensor {
     );
   }
   const n = tensor.shape[tensor.rank - 1];
+  // Copies into float64 for either dtype: softmaxRowInPlace also runs inside the
+  // attention kernel, which slows down if it ever sees a Float32Array.
   const out = new Float64Array(tensor.data);
   const rows = n === 0 ? 0 : out.length / n;
   for (let r = 0; r < rows; r++) softmaxRowInPlace(out, r * n, n);
-  return new Tensor(out, tensor.shape);
+  return new Tensor(castFloatArray(out, tensor.dtype), tensor.shape);
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The `Tensor` type: a row-major `Float64Array` plus a shape.
+ * The `Tensor` type: a row-major `Float64Array` or `Float32Array` plus a shape.
  *
  * @module
  */
@@ -15,8 +15,72 @@ import { formatTensorText, tensorDisplayBundle } from "./display.ts";
 /** A number or arbitrarily nested arrays of numbers, as `Tensor.from` accepts. */
 export type NestedArray = number | NestedArray[];
 
-/** Element type of a tensor. Only 64-bit floats are supported. */
-export type DType = "float64";
+/** Element type of a tensor: 64-bit (the default) or 32-bit floats. */
+export type DType = "float32" | "float64";
+
+/** Storage of a tensor's elements, whose array type determines the dtype. */
+export type FloatArray = Float64Array | Float32Array;
+
+/** The `dtype` option of {@linkcode Tensor.from} and {@linkcode Tensor.zeros}. */
+export interface DTypeOptions {
+  /** Element type of the new tensor. Each method documents its default. */
+  dtype?: DType;
+}
+
+const DTYPES: readonly DType[] = ["float32", "float64"];
+
+/**
+ * Checks that `dtype` is `"float32"` or `"float64"`.
+ *
+ * @param label How the message names the value, for example "option `dtype`".
+ * @throws {TypeError} If it is anything else.
+ */
+export function validateDType(
+  dtype: unknown,
+  operation: string,
+  label = "`dtype`",
+): asserts dtype is DType {
+  if (!DTYPES.includes(dtype as DType)) {
+    throw new TypeError(
+      `${operation}: ${label} is ${describeValue(dtype)}, expected ` +
+        `"float32" or "float64".`,
+    );
+  }
+}
+
+/**
+ * Allocates a zero-filled array of `length` elements of the given dtype.
+ *
+ * @param dtype `"float64"` gives a `Float64Array`, `"float32"` a `Float32Array`.
+ * @param length Number of elements.
+ */
+export function createFloatArray(dtype: DType, length: number): FloatArray {
+  return dtype === "float32"
+    ? new Float32Array(length)
+    : new Float64Array(length);
+}
+
+/**
+ * Converts `data` to the array type of `dtype`, rounding to the nearest
+ * float32 where needed.
+ *
+ * @returns `data` itself if it already has that dtype, otherwise a new array.
+ */
+export function castFloatArray(
+  data: FloatArray,
+  dtype: "float64",
+): Float64Array;
+export function castFloatArray(
+  data: FloatArray,
+  dtype: "float32",
+): Float32Array;
+export function castFloatArray(data: FloatArray, dtype: DType): FloatArray;
+export function castFloatArray(data: FloatArray, dtype: DType): FloatArray {
+  if (dtype === "float32") {
+    return data instanceof Float32Array ? data : new Float32Array(data);
+  }
+  return data instanceof Float64Array ? data : new Float64Array(data);
+}
 
 /** Input that operations accept: a `Tensor` or nested arrays of numbers. */
 export type TensorLike = Tensor | NestedArray;
@@ -54,7 +118,11 @@ export function validateShape(shape: Shape, operation: string): number {
 const INDEX_KEY = /^(0|[1-9][0-9]*)$/;
 
 /**
- * An n-dimensional array of 64-bit floats stored in row-major order.
+ * An n-dimensional array of 64-bit or 32-bit floats stored in row-major order.
+ *
+ * The dtype follows the storage: a `Float64Array` makes a `"float64"` tensor
+ * and a `Float32Array` a `"float32"` one. Operations keep the dtype of their
+ * inputs and reject a mix of the two; convert with {@linkcode Tensor.astype}.
  *
  * Index a tensor like a NumPy array to take one entry of its first axis:
  * `weights[0]` (or `weights.at(0)`) is the (T, S) matrix of the first batch
@@ -70,15 +138,17 @@ const INDEX_KEY = /^(0|[1-9][0-9]*)$/;
  * assert.deepEqual(t.shape, [2, 2, 2]);
  * assert.deepEqual(t[1].toArray(), [[5, 6], [7, 8]]);
  * assert.equal(t.get(0, 1, 0), 3);
+ * assert.equal(t.dtype, "float64");
+ * assert.equal(t.astype("float32")[1].dtype, "float32");
  * ```
  */
 export class Tensor {
   /** Elements in row-major order; the last axis varies fastest. */
-  readonly data: Float64Array;
+  readonly data: FloatArray;
   /** Size of each axis. */
   readonly shape: Shape;
-  /** Element type, always `"float64"`. */
-  readonly dtype: DType = "float64";
+  /** Element type: `"float32"` for a `Float32Array`, `"float64"` for a `Float64Array`. */
+  readonly dtype: DType;
 
   /** Entry `i` of the first axis, as a view; see {@linkcode Tensor.at}. */
   readonly [index: number]: Tensor;
@@ -86,15 +156,16 @@ export class Tensor {
   /**
    * Wraps `data` with `shape` without copying.
    *
-   * @param data Elements in row-major order.
+   * @param data Elements in row-major order; a `Float32Array` makes a float32 tensor.
    * @param shape Sizes of the axes; their product must equal `data.length`.
+   * @throws {TypeError} If `data` is neither a `Float64Array` nor a `Float32Array`.
    * @throws {RangeError} If a size is not a non-negative integer.
    * @throws {ShapeError} If the sizes do not multiply to `data.length`.
    */
-  constructor(data: Float64Array, shape: Shape) {
-    if (!(data instanceof Float64Array)) {
+  constructor(data: FloatArray, shape: Shape) {
+    if (!(data instanceof Float64Array || data instanceof Float32Array)) {
       throw new TypeError(
-        `Tensor: \`data\` must be a Float64Array, received ${
+        `Tensor: \`data\` must be a Float64Array or Float32Array, received ${
           describeValue(data)
         }. ` +
           `Use Tensor.from(nestedArray) to build a tensor from plain arrays.`,
@@ -113,6 +184,7 @@ export class Tensor {
     }
     this.data = data;
     this.shape = Object.freeze([...shape]);
+    this.dtype = data instanceof Float32Array ? "float32" : "float64";
     // A proxy turns numeric keys into `at(i)`, so `weights[0]` reads like NumPy.
     return new Proxy(this, {
       get(target, key, receiver) {
@@ -133,10 +205,14 @@ export class Tensor {
   /**
    * Builds a tensor from nested arrays of numbers, copying the values.
    *
+   * With `dtype: "float32"` each value is rounded to the nearest 32-bit float.
+   *
    * @param values Nested arrays such as `[[1, 2], [3, 4]]`, a number, or a tensor (copied).
+   * @param options `dtype` of the result: `"float64"` by default for nested arrays,
+   *   the tensor's own dtype for a tensor.
    * @returns A tensor whose shape is the nesting depth and lengths of `values`.
    * @throws {ShapeError} If the nested arrays are ragged (siblings of different lengths).
-   * @throws {TypeError} If an entry is not a number.
+   * @throws {TypeError} If an entry is not a number, or `dtype` is not "float32" or "float64".
    *
    * @example Usage
    * ```ts
@@ -145,11 +221,22 @@ export class Tensor {
    *
    * assert.deepEqual(Tensor.from([[1, 2, 3], [4, 5, 6]]).shape, [2, 3]);
    * assert.throws(() => Tensor.from([[1, 2], [3]]), ShapeError);
+   *
+   * const single = Tensor.from([0.1, 0.5], { dtype: "float32" });
+   * assert.equal(single.dtype, "float32");
+   * assert.equal(single.get(0), Math.fround(0.1));
    * ```
    */
-  static from(values: TensorLike): Tensor {
+  static from(values: TensorLike, options: DTypeOptions = {}): Tensor {
+    const requested = options.dtype;
+    if (requested !== undefined) validateDType(requested, "Tensor.from");
     if (values instanceof Tensor) {
-      return new Tensor(new Float64Array(values.data), values.shape);
+      const data = createFloatArray(
+        requested ?? values.dtype,
+        values.data.length,
+      );
+      data.set(values.data);
+      return new Tensor(data, values.shape);
     }
     const shape: number[] = [];
     let probe: unknown = values;
@@ -158,7 +245,10 @@ export class Tensor {
       if (probe.length === 0) break;
       probe = probe[0];
     }
-    const data = new Float64Array(shape.reduce((a, b) => a * b, 1));
+    const data = createFloatArray(
+      requested ?? "float64",
+      shape.reduce((a, b) => a * b, 1),
+    );
     let offset = 0;
     const visit = (node: unknown, depth: number, path: string) => {
       if (depth === shape.length) {
@@ -213,8 +303,10 @@ export class Tensor {
    * Creates a tensor of zeros.
    *
    * @param shape Sizes of the axes, for example `[2, 10, 64]`.
-   * @returns A tensor of that shape filled with `0`.
+   * @param options `dtype` of the result, `"float64"` by default.
+   * @returns A tensor of that shape and dtype filled with `0`.
    * @throws {RangeError} If a size is not a non-negative integer.
+   * @throws {TypeError} If `dtype` is not "float32" or "float64".
    *
    * @example Usage
    * ```ts
@@ -222,13 +314,47 @@ export class Tensor {
    * import assert from "node:assert/strict";
    *
    * assert.deepEqual(Tensor.zeros([2, 3]).toArray(), [[0, 0, 0], [0, 0, 0]]);
+   * assert.equal(Tensor.zeros([2, 3], { dtype: "float32" }).dtype, "float32");
    * ```
    */
-  static zeros(shape: Shape): Tensor {
+  static zeros(shape: Shape, options: DTypeOptions = {}): Tensor {
+    const dtype = options.dtype ?? "float64";
+    validateDType(dtype, "Tensor.zeros");
     return new Tensor(
-      new Float64Array(validateShape(shape, "Tensor.zeros")),
+      createFloatArray(dtype, validateShape(shape, "Tensor.zeros")),
       shape,
     );
+  }
+
+  /**
+   * Converts the elements to another dtype.
+   *
+   * Converting to `"float32"` rounds each element to the nearest 32-bit float
+   * (values beyond its range become Infinity), and converting back to
+   * `"float64"` is exact, so a float64 round trip returns the rounded values.
+   *
+   * @param dtype Element type of the result.
+   * @returns This tensor if it already has `dtype`, otherwise a converted copy
+   *   of the same shape that does not share memory.
+   * @throws {TypeError} If `dtype` is not "float32" or "float64".
+   *
+   * @example Usage
+   * ```ts
+   * import { Tensor } from "attention";
+   * import assert from "node:assert/strict";
+   *
+   * const t = Tensor.from([[0.1, 2]]);
+   * const single = t.astype("float32");
+   * assert.equal(single.dtype, "float32");
+   * assert.deepEqual(single.shape, [1, 2]);
+   * assert.equal(single.get(0, 0), Math.fround(0.1));
+   * assert.equal(t.astype("float64"), t);
+   * ```
+   */
+  astype(dtype: DType): Tensor {
+    validateDType(dtype, "Tensor.astype");
+    if (dtype === this.dtype) return this;
+    return Tensor.from(this, { dtype });
   }
 
   /** Number of axes. */

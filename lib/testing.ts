@@ -5,15 +5,28 @@
  */
 
 import { formatShape, ShapeError } from "./errors.ts";
-import type { TensorLike } from "./tensor.ts";
+import { Tensor, type TensorLike } from "./tensor.ts";
 import { toTensor } from "./validate.ts";
 
-/** Tolerances of {@linkcode allClose} and {@linkcode assertAllClose}. */
+/**
+ * Tolerances of {@linkcode allClose} and {@linkcode assertAllClose}.
+ *
+ * The defaults depend on the dtypes compared: 1e-12 when both sides are
+ * float64 (nested arrays count as float64), 1e-5 when either is float32,
+ * whose rounding unit is about 6e-8.
+ */
 export interface CloseOptions {
-  /** Relative tolerance; default 1e-12. */
+  /** Relative tolerance: 1e-12 by default, or 1e-5 if either side is float32. */
   rtol?: number;
-  /** Absolute tolerance; default 1e-12. */
+  /** Absolute tolerance: 1e-12 by default, or 1e-5 if either side is float32. */
   atol?: number;
+}
+
+/** Returns the default tolerance for comparing `actual` with `expected`. */
+function defaultTolerance(actual: TensorLike, expected: TensorLike): number {
+  const float32 = (x: TensorLike) =>
+    x instanceof Tensor && x.dtype === "float32";
+  return float32(actual) || float32(expected) ? 1e-5 : 1e-12;
 }
 
 /** The first element that is not close, as {@linkcode findMismatch} returns it. */
@@ -34,6 +47,7 @@ export interface Mismatch {
  * Finds elements where `|actual - expected| > atol + rtol * |expected|`.
  *
  * NaN matches only NaN, and an infinity matches only the same infinity.
+ * Tensors of either dtype can be compared with each other.
  *
  * @returns The first mismatch with the total count, or null if every element is close.
  * @throws {ShapeError} If the shapes differ.
@@ -56,8 +70,8 @@ export function findMismatch(
       e.shape,
     );
   }
-  const rtol = options.rtol ?? 1e-12;
-  const atol = options.atol ?? 1e-12;
+  const rtol = options.rtol ?? defaultTolerance(actual, expected);
+  const atol = options.atol ?? defaultTolerance(actual, expected);
   let first = -1;
   let count = 0;
   for (let i = 0; i < a.data.length; i++) {
@@ -89,9 +103,9 @@ export function findMismatch(
  * Returns whether two tensors have the same shape and close elements:
  * `|actual - expected| <= atol + rtol * |expected|` everywhere.
  *
- * @param actual Tensor or nested arrays.
- * @param expected Tensor or nested arrays of the same shape.
- * @param options `rtol` and `atol`, both 1e-12 by default.
+ * @param actual Tensor or nested arrays, of either dtype.
+ * @param expected Tensor or nested arrays of the same shape, of either dtype.
+ * @param options `rtol` and `atol`, both 1e-12 by default, or 1e-5 if either side is float32.
  * @returns `true` if every element is close.
  * @throws {ShapeError} If the shapes differ.
  *
@@ -102,6 +116,17 @@ export function findMismatch(
  *
  * assert.ok(allClose([0.1 + 0.2], [0.3]));
  * assert.ok(!allClose([1], [1.001]));
+ * ```
+ *
+ * @example Float32 against float64
+ * ```ts
+ * import { allClose, Tensor } from "attention";
+ * import assert from "node:assert/strict";
+ *
+ * const exact = Tensor.from([0.1, 1 / 3]);
+ * const single = exact.astype("float32");
+ * assert.ok(allClose(single, exact)); // float32 defaults: rtol and atol 1e-5
+ * assert.ok(!allClose(single, exact, { rtol: 1e-12, atol: 0 }));
  * ```
  */
 export function allClose(
@@ -137,8 +162,8 @@ export function assertAllClose(
 ): void {
   const mismatch = findMismatch(actual, expected, options);
   if (mismatch === null) return;
-  const rtol = options.rtol ?? 1e-12;
-  const atol = options.atol ?? 1e-12;
+  const rtol = options.rtol ?? defaultTolerance(actual, expected);
+  const atol = options.atol ?? defaultTolerance(actual, expected);
   throw new RangeError(
     `${message}: ${mismatch.count} element(s) are not close (rtol ${rtol}, atol ${atol}); ` +
       `the first is at index [${

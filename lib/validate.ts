@@ -10,11 +10,13 @@ import {
   formatShape,
   ShapeError,
 } from "./errors.ts";
-import { Tensor, type TensorLike } from "./tensor.ts";
+import { type DType, Tensor, type TensorLike } from "./tensor.ts";
 
 /**
  * Converts an argument to a `Tensor`, naming the operation and argument in any error.
  *
+ * @param dtype Element type for nested arrays, `"float64"` by default. A tensor
+ *   is returned unchanged, whatever its dtype.
  * @throws {TypeError} If `value` is neither a tensor nor nested arrays of numbers.
  * @throws {ShapeError} If nested arrays are ragged.
  */
@@ -22,6 +24,7 @@ export function toTensor(
   value: TensorLike,
   operation: string,
   argument: string,
+  dtype: DType = "float64",
 ): Tensor {
   if (value instanceof Tensor) return value;
   if (!Array.isArray(value)) {
@@ -33,19 +36,65 @@ export function toTensor(
     );
   }
   try {
-    return Tensor.from(value);
+    return Tensor.from(value, { dtype });
   } catch (error) {
-    const prefix = `${operation}: \`${argument}\`: `;
-    if (error instanceof ShapeError) {
-      throw new ShapeError(
-        prefix + error.message,
-        error.actual,
-        error.expected,
+    throw prefixError(error, `${operation}: \`${argument}\`: `);
+  }
+}
+
+/**
+ * Puts `prefix` before the message of a `ShapeError` or `TypeError`, so an
+ * error raised by a helper such as `Tensor.from` names the operation and
+ * argument the caller passed.
+ *
+ * @returns A new error of the same class, keeping the shapes of a `ShapeError`,
+ *   or `error` itself if it is of another class.
+ */
+export function prefixError(error: unknown, prefix: string): unknown {
+  if (error instanceof ShapeError) {
+    return new ShapeError(prefix + error.message, error.actual, error.expected);
+  }
+  if (error instanceof TypeError) return new TypeError(prefix + error.message);
+  return error;
+}
+
+/**
+ * Returns the dtype shared by the `Tensor` arguments, or `"float64"` if none is a tensor.
+ *
+ * Nested arrays have no dtype of their own, so they are skipped here and the
+ * caller converts them to the returned dtype. Mixed float32 and float64
+ * tensors are rejected rather than promoted (NumPy upcasts such a pair to
+ * float64 silently), so that a float32 computation never turns into a float64 one
+ * without the caller asking.
+ *
+ * @param args Argument names and values, in the order of the signature.
+ * @param alternative A sentence appended to the error, naming another fix.
+ * @throws {TypeError} If two tensor arguments have different dtypes.
+ */
+export function commonDType(
+  operation: string,
+  args: Readonly<Record<string, TensorLike>>,
+  alternative = "",
+): DType {
+  let first: [string, Tensor] | null = null;
+  for (const [argument, value] of Object.entries(args)) {
+    if (!(value instanceof Tensor)) continue;
+    if (first === null) {
+      first = [argument, value];
+      continue;
+    }
+    const [firstArgument, firstTensor] = first;
+    if (value.dtype !== firstTensor.dtype) {
+      throw new TypeError(
+        `${operation}: dtypes differ: \`${firstArgument}\` is ${firstTensor.dtype} ` +
+          `but \`${argument}\` is ${value.dtype}, and mixed dtypes are not ` +
+          `promoted. Convert the float32 tensor with .astype("float64"), or the ` +
+          `float64 one with .astype("float32") to compute in float32.` +
+          (alternative === "" ? "" : ` ${alternative}`),
       );
     }
-    if (error instanceof TypeError) throw new TypeError(prefix + error.message);
-    throw error;
   }
+  return first === null ? "float64" : first[1].dtype;
 }
 
 /**
