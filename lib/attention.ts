@@ -4,12 +4,25 @@
  * @module
  */
 
-import { describeValue, formatShape, ShapeError } from "./errors.ts";
-import { Mask, type MaskLike } from "./mask.ts";
+import {
+  type AttentionBackend,
+  checkAttentionArguments,
+} from "./attention_args.ts";
+import type { MaskLike } from "./mask.ts";
 import { softmaxRowInPlace } from "./ops.ts";
-import { Tensor, type TensorLike } from "./tensor.ts";
-import { requireNonEmpty, requireRank, toTensor } from "./validate.ts";
-import { attentionWasm, wasmSimdSupported } from "./wasm_backend.ts";
+import {
+  castFloatArray,
+  type DType,
+  Tensor,
+  type TensorLike,
+} from "./tensor.ts";
+import {
+  attentionWasm,
+  attentionWasmF32,
+  wasmSimdSupported,
+} from "./wasm_backend.ts";
+
+export type { AttentionBackend } from "./attention_args.ts";
 
 const OPERATION = "scaledDotProductAttention";
 
@@ -28,15 +41,21 @@ export interface AttentionOptions {
    * Which kernel computes the result: `"wasm"` (WebAssembly SIMD), `"typescript"`
    * (the readable plain loop), or `"auto"` (the default: WebAssembly where the
    * runtime supports SIMD and the buffers fit in its memory, TypeScript otherwise).
-   * Both agree to about 1e-15 relative; the property tests hold both to 1e-12.
+   * In float64 both agree to about 1e-15 relative; the property tests hold both
+   * to 1e-12. In float32 the WebAssembly kernel also computes in float32, while
+   * the TypeScript loop computes in float64 and rounds its results to float32.
    */
   backend?: AttentionBackend;
+  /**
+   * Element type to compute in. Tensors of another dtype and nested arrays are
+   * converted to it first. Without this option the dtype of the tensor
+   * arguments is used (float64 if all three are nested arrays), and a mix of
+   * float32 and float64 tensors is rejected.
+   */
+  dtype?: DType;
 }
 
-/** Kernel choice of {@linkcode AttentionOptions.backend}. */
-export type AttentionBackend = "auto" | "wasm" | "typescript";
-
-/** Result of {@linkcode scaledDotProductAttention}. */
+/** Result of {@linkcode scaledDotProductAttention}, whose three tensors have the dtype computed in. */
 export interface AttentionResult {
   /** Weighted sum of the values, shape (B, T, Dv). */
   readonly output: Tensor;
@@ -50,8 +69,7 @@ export interface AttentionResult {
   readonly scores: Tensor;
 }
 
-const OPTION_NAMES = new Set(["mask", "causal", "scale", "backend"]);
-const BACKENDS: readonly AttentionBackend[] = ["auto", "wasm", "typescript"];
+const OPTION_NAMES = ["mask", "causal", "scale", "backend", "dtype"];
 
 /**
  * Computes scaled dot-product attention: `output = softmax(Q K^T / sqrt(d_k)) V`.
@@ -73,14 +91,23 @@ const BACKENDS: readonly AttentionBackend[] = ["auto", "wasm", "typescript"];
  * (T, D), (S, D), (S, Dv) are accepted too and give rank-2 results. T may
  * differ from S, and Dv may differ from D.
  *
+ * Dtype: float32 tensors give float32 results and float64 tensors give
+ * float64 results. In float32 the WebAssembly kernel computes in float32,
+ * while the TypeScript loop computes in float64 and rounds its results.
+ * Nested arrays take the dtype of the tensor arguments, or float64 if there
+ * are none. The `dtype` option converts all three inputs first, so nested
+ * arrays can be computed in float32 too.
+ *
  * @param query Queries Q, shape (B, T, D) or (T, D).
  * @param key Keys K, shape (B, S, D) or (S, D).
  * @param value Values V, shape (B, S, Dv) or (S, Dv).
- * @param options `mask`, `causal` and `scale`; see {@linkcode AttentionOptions}.
- * @returns `output` (B, T, Dv), `weights` (B, T, S) and `scores` (B, T, S).
+ * @param options `mask`, `causal`, `scale`, `backend` and `dtype`; see {@linkcode AttentionOptions}.
+ * @returns `output` (B, T, Dv), `weights` (B, T, S) and `scores` (B, T, S), all with
+ *   the dtype computed in.
  * @throws {ShapeError} If a rank is not 2 or 3, ranks differ, an axis has length 0,
  *   batch sizes or d_k differ, key and value lengths differ, or the mask shape is wrong.
- * @throws {TypeError} If an argument is not a tensor or nested numbers, or an option is unknown.
+ * @throws {TypeError} If an argument is not a tensor or nested numbers, an option is unknown
+ *   or invalid, or the tensors mix float32 and float64 without the `dtype` option.
  * @throws {RangeError} If Q, K or V holds NaN or Infinity at a position that is not
  *   masked out, or `scale` is not a finite number.
  *
@@ -111,6 +138,29 @@ const BACKENDS: readonly AttentionBackend[] = ["auto", "wasm", "typescript"];
  * assert.equal(weights.get(0, 0), 1); // the first query sees only the first key
  * assert.equal(weights.get(0, 1), 0);
  * ```
+ *
+ * @example Float32
+ * ```ts
+ * import { RandomState, scaledDotProductAttention } from "attention";
+ * import assert from "node:assert/strict";
+ *
+ * const rng = new RandomState(0);
+ * const x = rng.randn(2, 5, 8).astype("float32"); // (B, T, D)
+ * const { output, weights } = scaledDotProductAttention(x, x, x);
+ * assert.equal(output.dtype, "float32");
+ * assert.equal(weights.dtype, "float32");
+ *
+ * // Nested arrays are float64 unless the dtype option converts them.
+ * const nested = [[1, 0], [0, 1]];
+ * const single = scaledDotProductAttention(nested, nested, nested, {
+ *   dtype: "float32",
+ * });
+ * assert.equal(single.output.dtype, "float32");
+ * assert.throws(
+ *   () => scaledDotProductAttention(x, x, rng.randn(2, 5, 8)),
+ *   /astype\("float64"\)/,
+ * );
+ * ```
  */
 export function scaledDotProductAttention(
   query: TensorLike,
@@ -118,69 +168,59 @@ export function scaledDotProductAttention(
   value: TensorLike,
   options: AttentionOptions = {},
 ): AttentionResult {
-  checkOptions(options);
-  const q = toTensor(query, OPERATION, "query");
-  const k = toTensor(key, OPERATION, "key");
-  const v = toTensor(value, OPERATION, "value");
-  const dims = checkShapes(q, k, v);
-  const { batch, queries: T, keys: S, width: D, valueWidth: Dv } = dims;
-
-  const scale = options.scale ?? 1 / Math.sqrt(D);
-  if (typeof scale !== "number" || !Number.isFinite(scale)) {
-    throw new RangeError(
-      `${OPERATION}: option \`scale\` is ${
-        describeValue(scale)
-      }, expected a finite ` +
-        `number. Omit it to use 1 / sqrt(d_k) = ${1 / Math.sqrt(D)}.`,
-    );
-  }
-  const mask = options.mask === undefined
-    ? null
-    : checkMask(options.mask, dims);
-  const causal = options.causal === true;
-  const masked = mask !== null || causal;
-  const maskData = mask?.data ?? null;
-  const maskStride = mask !== null && mask.shape.length === 3 ? T * S : 0;
-
-  // Reject NaN and Infinity wherever they could reach the result. Positions that
-  // no query attends to are skipped, because the kernel never reads them.
-  if (masked) {
-    const used = findUsedRows(dims, maskData, maskStride, causal);
-    requireFinite(q, "query", used.queries, dims.queries);
-    requireFinite(k, "key", used.keys, dims.keys);
-    requireFinite(v, "value", used.keys, dims.keys);
-  } else {
-    requireFinite(q, "query", null, dims.queries);
-    requireFinite(k, "key", null, dims.keys);
-    requireFinite(v, "value", null, dims.keys);
-  }
+  const args = checkAttentionArguments(
+    OPERATION,
+    query,
+    key,
+    value,
+    options,
+    OPTION_NAMES,
+  );
+  const { dtype, scale, maskData, maskStride, causal } = args;
+  const { batch, queries: T, keys: S, width: D, valueWidth: Dv } = args.sizes;
+  const q = args.query;
+  const k = args.key;
+  const v = args.value;
 
   const shapeDims = { batch, queries: T, keys: S, width: D, valueWidth: Dv };
-  const lead = dims.rank === 3 ? [batch] : [];
+  const lead = args.sizes.rank === 3 ? [batch] : [];
   const backend = options.backend ?? "auto";
 
-  if (backend === "wasm" || (backend === "auto" && wasmFits(shapeDims))) {
+  if (
+    backend === "wasm" || (backend === "auto" && wasmFits(shapeDims, dtype))
+  ) {
     const { mask: wasmMask, batched } = combineMask(
       maskData,
       maskStride,
       causal,
       shapeDims,
     );
-    const result = attentionWasm(
-      q.data,
-      k.data,
-      v.data,
-      batch,
-      T,
-      S,
-      D,
-      Dv,
-      scale,
-      {
-        mask: wasmMask,
-        maskBatched: batched,
-      },
-    );
+    const wasmOptions = { mask: wasmMask, maskBatched: batched };
+    const result = q.data instanceof Float32Array
+      ? attentionWasmF32(
+        q.data,
+        k.data as Float32Array,
+        v.data as Float32Array,
+        batch,
+        T,
+        S,
+        D,
+        Dv,
+        scale,
+        wasmOptions,
+      )
+      : attentionWasm(
+        q.data,
+        k.data as Float64Array,
+        v.data as Float64Array,
+        batch,
+        T,
+        S,
+        D,
+        Dv,
+        scale,
+        wasmOptions,
+      );
     let scores: Tensor | null = null;
     return {
       output: new Tensor(result.output, [...lead, T, Dv]),
@@ -188,28 +228,31 @@ export function scaledDotProductAttention(
       get scores(): Tensor {
         if (scores === null) {
           const data = computeScores(
-            q.data,
-            k.data,
+            castFloatArray(q.data, "float64"),
+            castFloatArray(k.data, "float64"),
             shapeDims,
             scale,
             maskData,
             maskStride,
             causal,
           );
-          scores = new Tensor(data, [...lead, T, S]);
+          scores = new Tensor(castFloatArray(data, dtype), [...lead, T, S]);
         }
         return scores;
       },
     };
   }
 
+  // The kernel only ever sees Float64Array buffers. Passing Float32Array too
+  // made V8's element accesses polymorphic: once a process had run both dtypes,
+  // float64 at (4, 256, 256, 64) went from about 16 ms to 33 ms (Deno 2.9, x86-64).
   const scores = new Float64Array(batch * T * S);
   const weights = new Float64Array(batch * T * S);
   const output = new Float64Array(batch * T * Dv);
   attentionKernel(
-    q.data,
-    k.data,
-    v.data,
+    castFloatArray(q.data, "float64"),
+    castFloatArray(k.data, "float64"),
+    castFloatArray(v.data, "float64"),
     shapeDims,
     scale,
     maskData,
@@ -222,9 +265,9 @@ export function scaledDotProductAttention(
     },
   );
   return {
-    output: new Tensor(output, [...lead, T, Dv]),
-    weights: new Tensor(weights, [...lead, T, S]),
-    scores: new Tensor(scores, [...lead, T, S]),
+    output: new Tensor(castFloatArray(output, dtype), [...lead, T, Dv]),
+    weights: new Tensor(castFloatArray(weights, dtype), [...lead, T, S]),
+    scores: new Tensor(castFloatArray(scores, dtype), [...lead, T, S]),
   };
 }
 
@@ -233,14 +276,15 @@ const WASM_AUTO_MAX_BYTES = 2 ** 31;
 
 /**
  * Returns whether the automatic backend choice should use WebAssembly: the
- * runtime supports SIMD and inputs plus outputs stay well inside the 4 GiB
- * that 32-bit WebAssembly memory can address.
+ * runtime supports SIMD and inputs, outputs and mask bytes stay well inside
+ * the 4 GiB that 32-bit WebAssembly memory can address.
  */
-function wasmFits(dims: AttentionDims): boolean {
+function wasmFits(dims: AttentionDims, dtype: DType): boolean {
   const { batch: B, queries: T, keys: S, width: D, valueWidth: Dv } = dims;
-  const elements = B * (T * D + S * D + S * Dv + T * Dv + T * S) +
-    B * T * S / 8;
-  return elements * 8 <= WASM_AUTO_MAX_BYTES && wasmSimdSupported();
+  const elements = B * (T * D + S * D + S * Dv + T * Dv + T * S);
+  const elementBytes = dtype === "float32" ? 4 : 8;
+  const bytes = elements * elementBytes + B * T * S;
+  return bytes <= WASM_AUTO_MAX_BYTES && wasmSimdSupported();
 }
 
 /** Folds the causal flag into the mask bytes that the WebAssembly kernels read. */
@@ -486,232 +530,4 @@ function isAllowed(
 ): boolean {
   if (causal && s > t) return false;
   return maskData === null || maskData[index] !== 0;
-}
-
-function checkOptions(options: AttentionOptions): void {
-  if (
-    options === null || typeof options !== "object" || Array.isArray(options)
-  ) {
-    throw new TypeError(
-      `${OPERATION}: \`options\` must be an object such as { causal: true }, ` +
-        `received ${describeValue(options)}.`,
-    );
-  }
-  for (const name of Object.keys(options)) {
-    if (!OPTION_NAMES.has(name)) {
-      throw new TypeError(
-        `${OPERATION}: unknown option \`${name}\`. Valid options are mask, causal, ` +
-          `scale and backend; check the spelling.`,
-      );
-    }
-  }
-  if (options.backend !== undefined && !BACKENDS.includes(options.backend)) {
-    throw new TypeError(
-      `${OPERATION}: option \`backend\` is ${
-        describeValue(options.backend)
-      }, ` +
-        `expected "auto", "wasm" or "typescript".`,
-    );
-  }
-  if (options.causal !== undefined && typeof options.causal !== "boolean") {
-    throw new TypeError(
-      `${OPERATION}: option \`causal\` is ${describeValue(options.causal)}, ` +
-        `expected true or false.`,
-    );
-  }
-}
-
-interface CheckedDims extends AttentionDims {
-  rank: number;
-}
-
-function checkShapes(q: Tensor, k: Tensor, v: Tensor): CheckedDims {
-  requireRank(q, [2, 3], OPERATION, "query", ["B", "T", "D"]);
-  requireRank(k, [2, 3], OPERATION, "key", ["B", "S", "D"]);
-  requireRank(v, [2, 3], OPERATION, "value", ["B", "S", "Dv"]);
-  if (k.rank !== q.rank || v.rank !== q.rank) {
-    throw new ShapeError(
-      `${OPERATION}: query, key and value must have the same rank, received ` +
-        `query ${formatShape(q.shape)}, key ${
-          formatShape(k.shape)
-        } and value ` +
-        `${formatShape(v.shape)}. Give all three a batch axis, or none.`,
-      k.rank !== q.rank ? k.shape : v.shape,
-      new Array(q.rank).fill(null),
-    );
-  }
-  requireNonEmpty(q, OPERATION, "query");
-  requireNonEmpty(k, OPERATION, "key");
-  requireNonEmpty(v, OPERATION, "value");
-
-  const rank = q.rank;
-  const [batch, T, D] = rank === 3 ? q.shape : [1, ...q.shape];
-  const [keyBatch, S, keyWidth] = rank === 3 ? k.shape : [1, ...k.shape];
-  const [valueBatch, valueLength, Dv] = rank === 3 ? v.shape : [1, ...v.shape];
-  const lead = rank === 3 ? [batch] : [];
-
-  if (keyBatch !== batch) {
-    throw new ShapeError(
-      `${OPERATION}: batch sizes differ: query has shape ${
-        formatShape(q.shape)
-      } ` +
-        `(B = ${batch}) but key has shape ${
-          formatShape(k.shape)
-        } (B = ${keyBatch}). ` +
-        `Pass one key sequence per query sequence.`,
-      k.shape,
-      [batch, null, D],
-    );
-  }
-  if (valueBatch !== batch) {
-    throw new ShapeError(
-      `${OPERATION}: batch sizes differ: query has shape ${
-        formatShape(q.shape)
-      } ` +
-        `(B = ${batch}) but value has shape ${
-          formatShape(v.shape)
-        } (B = ${valueBatch}). ` +
-        `Pass one value sequence per query sequence.`,
-      v.shape,
-      [batch, S, null],
-    );
-  }
-  if (keyWidth !== D) {
-    throw new ShapeError(
-      `${OPERATION}: d_k differs: query has shape ${formatShape(q.shape)} ` +
-        `(d_k = ${D}) but key has shape ${
-          formatShape(k.shape)
-        } (d_k = ${keyWidth}). ` +
-        `Queries and keys are compared by dot products, so their last axes must be ` +
-        `equal; project them to a common width first.`,
-      k.shape,
-      [...lead, S, D],
-    );
-  }
-  if (valueLength !== S) {
-    throw new ShapeError(
-      `${OPERATION}: key and value lengths differ: key has shape ` +
-        `${formatShape(k.shape)} (S = ${S}) but value has shape ${
-          formatShape(v.shape)
-        } ` +
-        `(S = ${valueLength}). Each key needs exactly one value; pass as many value ` +
-        `rows as key rows.`,
-      v.shape,
-      [...lead, S, null],
-    );
-  }
-  return { rank, batch, queries: T, keys: S, width: D, valueWidth: Dv };
-}
-
-function checkMask(mask: MaskLike, dims: CheckedDims): Mask {
-  let checked: Mask;
-  try {
-    checked = Mask.from(mask);
-  } catch (error) {
-    const prefix = `${OPERATION}: option \`mask\`: `;
-    if (error instanceof ShapeError) {
-      throw new ShapeError(
-        prefix + error.message,
-        error.actual,
-        error.expected,
-      );
-    }
-    if (error instanceof TypeError) throw new TypeError(prefix + error.message);
-    throw error;
-  }
-  const { batch, queries: T, keys: S } = dims;
-  const shape = checked.shape;
-  const fits = (shape.length === 2 && shape[0] === T && shape[1] === S) ||
-    (shape.length === 3 && shape[0] === batch && shape[1] === T &&
-      shape[2] === S);
-  if (!fits) {
-    const expected = dims.rank === 3
-      ? `(${T}, ${S}) or (${batch}, ${T}, ${S})`
-      : `(${T}, ${S})`;
-    throw new ShapeError(
-      `${OPERATION}: option \`mask\` has shape ${
-        formatShape(shape)
-      }, expected ` +
-        `${expected}: one row per query (T = ${T}) and one column per key (S = ${S}). ` +
-        `Build it with causalMask(${T}, ${S}) or Mask.from(rows).`,
-      shape,
-      [T, S],
-    );
-  }
-  if (dims.rank === 2 && shape.length === 3) {
-    throw new ShapeError(
-      `${OPERATION}: option \`mask\` has shape ${
-        formatShape(shape)
-      } but the inputs ` +
-        `have no batch axis. Pass a (${T}, ${S}) mask.`,
-      shape,
-      [T, S],
-    );
-  }
-  return checked;
-}
-
-interface UsedRows {
-  /** (B * T) bytes: 1 where the query attends to at least one key. */
-  queries: Uint8Array;
-  /** (B * S) bytes: 1 where at least one query attends to the key. */
-  keys: Uint8Array;
-}
-
-function findUsedRows(
-  dims: AttentionDims,
-  maskData: Uint8Array | null,
-  maskStride: number,
-  causal: boolean,
-): UsedRows {
-  const { batch, queries: T, keys: S } = dims;
-  const queries = new Uint8Array(batch * T);
-  const keys = new Uint8Array(batch * S);
-  for (let b = 0; b < batch; b++) {
-    for (let t = 0; t < T; t++) {
-      const maskRow = b * maskStride + t * S;
-      for (let s = 0; s < S; s++) {
-        if (!isAllowed(maskData, maskRow + s, causal, t, s)) continue;
-        queries[b * T + t] = 1;
-        keys[b * S + s] = 1;
-      }
-    }
-  }
-  return { queries, keys };
-}
-
-/**
- * Throws if a row that the kernel reads holds NaN or Infinity.
- *
- * @param used One byte per row (B * rows): 1 if the row is read; null if every row is read.
- */
-function requireFinite(
-  tensor: Tensor,
-  argument: string,
-  used: Uint8Array | null,
-  rowsPerBatch: number,
-): void {
-  const data = tensor.data;
-  const width = tensor.shape[tensor.rank - 1];
-  const rows = data.length / width;
-  for (let r = 0; r < rows; r++) {
-    if (used !== null && used[r] === 0) continue;
-    const start = r * width;
-    for (let i = start; i < start + width; i++) {
-      if (Number.isFinite(data[i])) continue;
-      const b = Math.floor(r / rowsPerBatch);
-      const position = r % rowsPerBatch;
-      const d = i - start;
-      const index = tensor.rank === 3
-        ? `[${b}, ${position}, ${d}]`
-        : `[${position}, ${d}]`;
-      const axis = argument === "query" ? "query" : "key";
-      throw new RangeError(
-        `${OPERATION}: \`${argument}\` contains ${data[i]} at index ${index} ` +
-          `(${axis} position ${position}, feature ${d}), which is not masked out. ` +
-          `Attention needs finite numbers: replace the value, or mask out that ` +
-          `${axis} position.`,
-      );
-    }
-  }
 }

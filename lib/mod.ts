@@ -22,6 +22,8 @@
 export { formatShape, type Shape, ShapeError } from "./errors.ts";
 export {
   type DType,
+  type DTypeOptions,
+  type FloatArray,
   type NestedArray,
   Tensor,
   type TensorLike,
@@ -97,3 +99,26 @@ export {
   type WasmKernelVariant,
   wasmSimdSupported,
 } from "./wasm_backend.ts";
+export {
+  LineChart,
+  lineChart,
+  type LineChartOptions,
+  type LineSeries,
+  type MarkerSymbol,
+  type PlotlyLineAxis,
+  type PlotlyLineFigure,
+  type PlotlyScatterTrace,
+} from "./chart.ts";
+export {
+  attentionOutput,
+  chooseStreaming,
+  STREAMING_AUTO_MIN_BYTES,
+  type StreamingAttentionOptions,
+} from "./streaming.ts";
+export {
+  attentionParallel,
+  closeWorkers,
+  PARALLEL_MIN_WORK,
+  type ParallelAttentionOptions,
+  workerCount,
+} from "./parallel.ts";

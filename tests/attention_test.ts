@@ -556,7 +556,7 @@ const badInputs: {
     run: () => scaledDotProductAttention(q3, q3, q3, { casual: true } as never),
     error: TypeError,
     message:
-      /unknown option `casual`. Valid options are mask, causal, scale and backend/,
+      /unknown option `casual`. Valid options are mask, causal, scale, backend and dtype/,
   },
   {
     name: "unknown backend",

@@ -15,6 +15,11 @@
  * not kept, so the softmax runs in place. The exported global `heap_base` is
  * the first byte the caller may use, because the f64 exp table lies below it.
  *
+ * `attention_stream_p(q, k, v, out, scratch, mask, T, S, D, Dv, scale, causal)`
+ * computes only `out` of one batch entry with the online softmax recurrence,
+ * holding one block of scores in `scratch`, which needs
+ * `stream_scratch_elements` (an exported global) elements; see `streamDriver`.
+ *
  * @module
  */
 
@@ -539,6 +544,71 @@ function scoresRows(p: Precision, rows: number): string {
 }
 
 /**
+ * Emits the passes that replace `$src[0 .. $rowBytes)` by exp(s - max) in
+ * `$dst` and leave their sum in `$sum`, four vectors at a time, then one
+ * vector, then one element.
+ *
+ * Needs the locals of `softmaxRow`: `$o`, `$end`, `$endUnrolled`, `$rowBytes`,
+ * `$maxv` (max in every lane), `$max`, `$sum`, `$sumv`, `$sumv<u>`, the exp
+ * locals of each unrolled chain, and the initialised exp constants.
+ */
+function expSumPasses(p: Precision): string {
+  const t = p.name;
+  const v = p.vec;
+  const b = p.bytes;
+  return `  (local.set $sumv (v128.const i64x2 0 0))
+${
+    range(EXP_UNROLL).map((u) =>
+      `  (local.set $sumv${u} (v128.const i64x2 0 0))`
+    ).join("\n")
+  }
+  (local.set $o (i32.const 0))
+  (block $expUnrolledDone (loop $expUnrolled
+    (br_if $expUnrolledDone (i32.ge_u (local.get $o) (local.get $endUnrolled)))
+${
+    range(EXP_UNROLL).map((u) =>
+      `    (local.set $x${u} (${v}.sub (v128.load offset=${
+        u * 16
+      } (i32.add (local.get $src) (local.get $o))) (local.get $maxv)))`
+    ).join("\n")
+  }
+${zip(range(EXP_UNROLL).map((u) => expInline(p, String(u))))}
+${
+    range(EXP_UNROLL).map((u) =>
+      `    (v128.store offset=${
+        u * 16
+      } (i32.add (local.get $dst) (local.get $o)) (local.get $e${u}))
+    (local.set $sumv${u} (${v}.add (local.get $sumv${u}) (local.get $e${u})))`
+    ).join("\n")
+  }
+    (local.set $o (i32.add (local.get $o) (i32.const ${EXP_UNROLL * 16})))
+    (br $expUnrolled)))
+${
+    range(EXP_UNROLL).map((u) =>
+      `  (local.set $sumv (${v}.add (local.get $sumv) (local.get $sumv${u})))`
+    ).join("\n")
+  }
+  (block $expDone (loop $expLoop
+    (br_if $expDone (i32.ge_u (local.get $o) (local.get $end)))
+    (local.set $x0 (${v}.sub (v128.load (i32.add (local.get $src) (local.get $o))) (local.get $maxv)))
+${expInline(p, "0").join("\n")}
+    (v128.store (i32.add (local.get $dst) (local.get $o)) (local.get $e0))
+    (local.set $sumv (${v}.add (local.get $sumv) (local.get $e0)))
+    (local.set $o (i32.add (local.get $o) (i32.const 16)))
+    (br $expLoop)))
+  (local.set $sum ${hsum(p, "(local.get $sumv)")})
+  ;; The tail uses the vector exp on a splat so every weight comes from the same formula.
+  (block $expTailDone (loop $expTail
+    (br_if $expTailDone (i32.ge_u (local.get $o) (local.get $rowBytes)))
+    (local.set $x0 (${v}.splat (${t}.sub (${t}.load (i32.add (local.get $src) (local.get $o))) (local.get $max))))
+${expInline(p, "0").join("\n")}
+    (${t}.store (i32.add (local.get $dst) (local.get $o)) (${v}.extract_lane 0 (local.get $e0)))
+    (local.set $sum (${t}.add (local.get $sum) (${v}.extract_lane 0 (local.get $e0))))
+    (local.set $o (i32.add (local.get $o) (i32.const ${b})))
+    (br $expTail)))`;
+}
+
+/**
  * Emits `$softmax_row`: weights = exp(s - max) / sum over one row of n scores.
  *
  * Masked scores are first overwritten with -Infinity in `src`, so they get
@@ -599,56 +669,7 @@ function softmaxRow(p: Precision): string {
     (return)))
   (local.set $maxv (${v}.splat (local.get $max)))
 ${constants.init}
-  (local.set $sumv (v128.const i64x2 0 0))
-${
-    range(EXP_UNROLL).map((u) =>
-      `  (local.set $sumv${u} (v128.const i64x2 0 0))`
-    ).join("\n")
-  }
-  (local.set $o (i32.const 0))
-  (block $expUnrolledDone (loop $expUnrolled
-    (br_if $expUnrolledDone (i32.ge_u (local.get $o) (local.get $endUnrolled)))
-${
-    range(EXP_UNROLL).map((u) =>
-      `    (local.set $x${u} (${v}.sub (v128.load offset=${
-        u * 16
-      } (i32.add (local.get $src) (local.get $o))) (local.get $maxv)))`
-    ).join("\n")
-  }
-${zip(range(EXP_UNROLL).map((u) => expInline(p, String(u))))}
-${
-    range(EXP_UNROLL).map((u) =>
-      `    (v128.store offset=${
-        u * 16
-      } (i32.add (local.get $dst) (local.get $o)) (local.get $e${u}))
-    (local.set $sumv${u} (${v}.add (local.get $sumv${u}) (local.get $e${u})))`
-    ).join("\n")
-  }
-    (local.set $o (i32.add (local.get $o) (i32.const ${EXP_UNROLL * 16})))
-    (br $expUnrolled)))
-${
-    range(EXP_UNROLL).map((u) =>
-      `  (local.set $sumv (${v}.add (local.get $sumv) (local.get $sumv${u})))`
-    ).join("\n")
-  }
-  (block $expDone (loop $expLoop
-    (br_if $expDone (i32.ge_u (local.get $o) (local.get $end)))
-    (local.set $x0 (${v}.sub (v128.load (i32.add (local.get $src) (local.get $o))) (local.get $maxv)))
-${expInline(p, "0").join("\n")}
-    (v128.store (i32.add (local.get $dst) (local.get $o)) (local.get $e0))
-    (local.set $sumv (${v}.add (local.get $sumv) (local.get $e0)))
-    (local.set $o (i32.add (local.get $o) (i32.const 16)))
-    (br $expLoop)))
-  (local.set $sum ${hsum(p, "(local.get $sumv)")})
-  ;; The tail uses the vector exp on a splat so every weight comes from the same formula.
-  (block $expTailDone (loop $expTail
-    (br_if $expTailDone (i32.ge_u (local.get $o) (local.get $rowBytes)))
-    (local.set $x0 (${v}.splat (${t}.sub (${t}.load (i32.add (local.get $src) (local.get $o))) (local.get $max))))
-${expInline(p, "0").join("\n")}
-    (${t}.store (i32.add (local.get $dst) (local.get $o)) (${v}.extract_lane 0 (local.get $e0)))
-    (local.set $sum (${t}.add (local.get $sum) (${v}.extract_lane 0 (local.get $e0))))
-    (local.set $o (i32.add (local.get $o) (i32.const ${b})))
-    (br $expTail)))
+${expSumPasses(p)}
   (local.set $inv (${t}.div (${t}.const 1) (local.get $sum)))
   (local.set $maxv (${v}.splat (local.get $inv)))
   (local.set $o (i32.const 0))
@@ -950,6 +971,217 @@ function driver(p: Precision): string {
 )`;
 }
 
+/** Query rows per block of the streaming driver; each keeps a running max, sum and output row. */
+const STREAM_ROWS = 32;
+/**
+ * Keys per block of the streaming driver. A block of K rows and one of V rows,
+ * 64 KiB each for D = Dv = 64 in f64, stay in L2 while all STREAM_ROWS rows use them.
+ */
+const STREAM_KEYS = 128;
+/** Elements of scratch memory the streaming driver needs: a score block plus (max, sum) per row. */
+const STREAM_SCRATCH_ELEMENTS = STREAM_ROWS * STREAM_KEYS + 2 * STREAM_ROWS;
+
+/**
+ * Emits `$online_row`: folds one block of n scores of one query row into its
+ * running state, the online softmax recurrence.
+ *
+ * With m the running max, l the running sum of exp(s - m) and acc the running
+ * sum of exp(s - m) v over the keys seen so far, a block with max m_b updates
+ * m' = max(m, m_b), alpha = exp(m - m'), l' = alpha l + sum exp(s_j - m'), and
+ * acc' = alpha acc + sum exp(s_j - m') v_j. Rescaling happens only when the max
+ * grows. Masked scores become -Infinity first, and the masked variant of the
+ * weights-times-V pass skips their V rows, so NaN stored there is never read.
+ * `$state` holds m then l; `$acc` is the output row.
+ */
+function onlineRow(p: Precision): string {
+  const t = p.name;
+  const v = p.vec;
+  const b = p.bytes;
+  const constants = expConstants(p);
+  const pv = (suffix: string, maskArg: string) =>
+    `(call $pv_rows_1${suffix}_${t} (local.get $src) (local.get $v) (local.get $acc) (local.get $n)
+      (local.get $rowBytes) (local.get $vRowBytes) (local.get $vRowBytes) ${maskArg})`;
+  return `
+(func $online_row_${t} (param $src i32) (param $n i32) (param $mask i32) (param $state i32)
+  (param $acc i32) (param $v i32) (param $vRowBytes i32)
+  (local $o i32) (local $end i32) (local $rowBytes i32) (local $j i32) (local $endUnrolled i32)
+  (local $dst i32) (local $vEnd i32) (local $maxv v128) (local $sumv v128)
+  ${
+    range(EXP_UNROLL).map((u) =>
+      `(local $sumv${u} v128) ${expLocals(String(u))}`
+    ).join("\n  ")
+  }
+  (local $max ${t}) (local $old ${t}) (local $alpha ${t}) (local $sum ${t})
+  ${constants.declare}
+  (local.set $rowBytes (i32.mul (local.get $n) (i32.const ${b})))
+  (local.set $end (i32.and (local.get $rowBytes) (i32.const -16)))
+  (local.set $endUnrolled (i32.and (local.get $rowBytes) (i32.const ${
+    -16 * EXP_UNROLL
+  })))
+  (if (local.get $mask) (then
+    (block $maskDone (loop $maskLoop
+      (br_if $maskDone (i32.ge_u (local.get $j) (local.get $n)))
+      (if (i32.eqz (i32.load8_u (i32.add (local.get $mask) (local.get $j)))) (then
+        (${t}.store (i32.add (local.get $src) (i32.mul (local.get $j) (i32.const ${b}))) (${t}.const -inf))))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $maskLoop)))))
+  (local.set $maxv ${splat(p, -Infinity)})
+  (block $maxDone (loop $maxLoop
+    (br_if $maxDone (i32.ge_u (local.get $o) (local.get $end)))
+    (local.set $maxv (${v}.pmax (local.get $maxv) (v128.load (i32.add (local.get $src) (local.get $o)))))
+    (local.set $o (i32.add (local.get $o) (i32.const 16)))
+    (br $maxLoop)))
+  (local.set $max ${hmax(p, "(local.get $maxv)")})
+  (block $maxTailDone (loop $maxTail
+    (br_if $maxTailDone (i32.ge_u (local.get $o) (local.get $rowBytes)))
+    (local.set $max (${t}.max (local.get $max) (${t}.load (i32.add (local.get $src) (local.get $o)))))
+    (local.set $o (i32.add (local.get $o) (i32.const ${b})))
+    (br $maxTail)))
+  (local.set $old (${t}.load (local.get $state)))
+  (local.set $max (${t}.max (local.get $max) (local.get $old)))
+  ;; Every key so far is masked: nothing to add, and l and acc stay 0.
+  (if (${t}.eq (local.get $max) (${t}.const -inf)) (then (return)))
+${constants.init}
+  ;; With old = -Infinity, l and acc are still 0, so there is nothing to rescale.
+  (if (i32.and (${t}.gt (local.get $max) (local.get $old)) (${t}.ne (local.get $old) (${t}.const -inf))) (then
+    (local.set $x0 (${v}.splat (${t}.sub (local.get $old) (local.get $max))))
+${expInline(p, "0").join("\n")}
+    (local.set $alpha (${v}.extract_lane 0 (local.get $e0)))
+    (${t}.store offset=${b} (local.get $state) (${t}.mul (${t}.load offset=${b} (local.get $state)) (local.get $alpha)))
+    (local.set $maxv (${v}.splat (local.get $alpha)))
+    (local.set $vEnd (i32.and (local.get $vRowBytes) (i32.const -16)))
+    (local.set $o (i32.const 0))
+    (block $rescaleDone (loop $rescale
+      (br_if $rescaleDone (i32.ge_u (local.get $o) (local.get $vEnd)))
+      (v128.store (i32.add (local.get $acc) (local.get $o))
+        (${v}.mul (v128.load (i32.add (local.get $acc) (local.get $o))) (local.get $maxv)))
+      (local.set $o (i32.add (local.get $o) (i32.const 16)))
+      (br $rescale)))
+    (block $rescaleTailDone (loop $rescaleTail
+      (br_if $rescaleTailDone (i32.ge_u (local.get $o) (local.get $vRowBytes)))
+      (${t}.store (i32.add (local.get $acc) (local.get $o))
+        (${t}.mul (${t}.load (i32.add (local.get $acc) (local.get $o))) (local.get $alpha)))
+      (local.set $o (i32.add (local.get $o) (i32.const ${b})))
+      (br $rescaleTail)))))
+  (${t}.store (local.get $state) (local.get $max))
+  (local.set $maxv (${v}.splat (local.get $max)))
+  (local.set $o (i32.const 0))
+  (local.set $dst (local.get $src))
+${expSumPasses(p)}
+  (${t}.store offset=${b} (local.get $state) (${t}.add (${t}.load offset=${b} (local.get $state)) (local.get $sum)))
+  (if (local.get $mask) (then
+    ${pv("_masked", "(local.get $mask)")})
+  (else
+    ${pv("", "(i32.const 0)")}))
+)`;
+}
+
+/**
+ * Emits the exported streaming driver `attention_stream_p(q, k, v, out,
+ * scratch, mask, T, S, D, Dv, scale, causal)` for one batch entry.
+ *
+ * It walks the queries in blocks of STREAM_ROWS rows and the keys in blocks
+ * of STREAM_KEYS, so it never holds more than one block of scores: `scratch`
+ * needs STREAM_SCRATCH_ELEMENTS elements. `causal` is -1 for no causal mask,
+ * or the index of query row 0 in the full sequence, so that a caller working
+ * on rows t0.. of a longer sequence passes t0 and query row r sees keys
+ * s <= t0 + r. A row with no allowed key gets a zero output row.
+ */
+function streamDriver(p: Precision): string {
+  const t = p.name;
+  const b = p.bytes;
+  const blockBytes = STREAM_KEYS * b;
+  return `
+(func (export "attention_stream_${t}") (param $q i32) (param $k i32) (param $v i32) (param $out i32)
+  (param $scratch i32) (param $mask i32)
+  (param $T i32) (param $S i32) (param $D i32) (param $Dv i32) (param $scale ${t}) (param $causal i32)
+  (local $i i32) (local $rows i32) (local $r i32) (local $j i32) (local $n i32) (local $nr i32)
+  (local $kEnd i32) (local $qRowBytes i32) (local $vRowBytes i32) (local $state i32)
+  (local $o i32) (local $row i32) (local $inv ${t})
+  (local.set $qRowBytes (i32.mul (local.get $D) (i32.const ${b})))
+  (local.set $vRowBytes (i32.mul (local.get $Dv) (i32.const ${b})))
+  (local.set $state (i32.add (local.get $scratch) (i32.const ${
+    STREAM_ROWS * blockBytes
+  })))
+  (block $blocksDone (loop $blocks
+    (br_if $blocksDone (i32.ge_u (local.get $i) (local.get $T)))
+    (local.set $rows (select (i32.const ${STREAM_ROWS}) (i32.sub (local.get $T) (local.get $i))
+      (i32.le_u (i32.add (local.get $i) (i32.const ${STREAM_ROWS})) (local.get $T))))
+    (local.set $r (i32.const 0))
+    (block $resetDone (loop $reset
+      (br_if $resetDone (i32.ge_u (local.get $r) (local.get $rows)))
+      (${t}.store (i32.add (local.get $state) (i32.mul (local.get $r) (i32.const ${
+    2 * b
+  }))) (${t}.const -inf))
+      (${t}.store offset=${b} (i32.add (local.get $state) (i32.mul (local.get $r) (i32.const ${
+    2 * b
+  }))) (${t}.const 0))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $reset)))
+    (memory.fill (i32.add (local.get $out) (i32.mul (local.get $i) (local.get $vRowBytes)))
+      (i32.const 0) (i32.mul (local.get $rows) (local.get $vRowBytes)))
+    ;; Causal: keys at or past causal + i + rows are masked for every row of the block.
+    (local.set $kEnd (local.get $S))
+    (if (i32.ge_s (local.get $causal) (i32.const 0)) (then
+      (local.set $nr (i32.add (i32.add (local.get $causal) (local.get $i)) (local.get $rows)))
+      (if (i32.lt_u (local.get $nr) (local.get $S)) (then (local.set $kEnd (local.get $nr))))))
+    (local.set $j (i32.const 0))
+    (block $keysDone (loop $keys
+      (br_if $keysDone (i32.ge_u (local.get $j) (local.get $kEnd)))
+      (local.set $n (select (i32.const ${STREAM_KEYS}) (i32.sub (local.get $kEnd) (local.get $j))
+        (i32.le_u (i32.add (local.get $j) (i32.const ${STREAM_KEYS})) (local.get $kEnd))))
+      (call $scores_block_${t} (i32.add (local.get $q) (i32.mul (local.get $i) (local.get $qRowBytes)))
+        (i32.add (local.get $k) (i32.mul (local.get $j) (local.get $qRowBytes)))
+        (local.get $scratch) (local.get $rows) (local.get $n)
+        (local.get $qRowBytes) (i32.const ${blockBytes}) (local.get $scale))
+      (local.set $r (i32.const 0))
+      (block $rowsDone (loop $rowLoop
+        (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $rows)))
+        ;; Causal row r sees the first causal + i + r - j + 1 keys of the block, at most n.
+        (local.set $nr (local.get $n))
+        (if (i32.ge_s (local.get $causal) (i32.const 0)) (then
+          (local.set $nr (i32.sub (i32.add (i32.add (local.get $causal) (local.get $i)) (i32.add (local.get $r) (i32.const 1))) (local.get $j)))
+          (if (i32.gt_s (local.get $nr) (local.get $n)) (then (local.set $nr (local.get $n))))))
+        (if (i32.gt_s (local.get $nr) (i32.const 0)) (then
+          (call $online_row_${t}
+            (i32.add (local.get $scratch) (i32.mul (local.get $r) (i32.const ${blockBytes})))
+            (local.get $nr)
+            (select (i32.add (local.get $mask) (i32.add (i32.mul (i32.add (local.get $i) (local.get $r)) (local.get $S)) (local.get $j)))
+              (i32.const 0) (local.get $mask))
+            (i32.add (local.get $state) (i32.mul (local.get $r) (i32.const ${
+    2 * b
+  })))
+            (i32.add (local.get $out) (i32.mul (i32.add (local.get $i) (local.get $r)) (local.get $vRowBytes)))
+            (i32.add (local.get $v) (i32.mul (local.get $j) (local.get $vRowBytes)))
+            (local.get $vRowBytes))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rowLoop)))
+      (local.set $j (i32.add (local.get $j) (local.get $n)))
+      (br $keys)))
+    ;; Divide each row by its sum l; a row with l = 0 saw no allowed key and stays 0.
+    (local.set $r (i32.const 0))
+    (block $finishDone (loop $finish
+      (br_if $finishDone (i32.ge_u (local.get $r) (local.get $rows)))
+      (local.set $inv (${t}.load offset=${b} (i32.add (local.get $state) (i32.mul (local.get $r) (i32.const ${
+    2 * b
+  })))))
+      (if (${t}.gt (local.get $inv) (${t}.const 0)) (then
+        (local.set $inv (${t}.div (${t}.const 1) (local.get $inv)))
+        (local.set $row (i32.add (local.get $out) (i32.mul (i32.add (local.get $i) (local.get $r)) (local.get $vRowBytes))))
+        (local.set $o (i32.const 0))
+        (block $divideDone (loop $divide
+          (br_if $divideDone (i32.ge_u (local.get $o) (local.get $vRowBytes)))
+          (${t}.store (i32.add (local.get $row) (local.get $o))
+            (${t}.mul (${t}.load (i32.add (local.get $row) (local.get $o))) (local.get $inv)))
+          (local.set $o (i32.add (local.get $o) (i32.const ${b})))
+          (br $divide)))))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $finish)))
+    (local.set $i (i32.add (local.get $i) (local.get $rows)))
+    (br $blocks)))
+)`;
+}
+
 function precisionModule(p: Precision): string {
   const parts: string[] = [];
   for (const rows of [SCORE_ROWS, 1]) {
@@ -973,6 +1205,7 @@ function precisionModule(p: Precision): string {
     pvRows(p, 1, true),
   );
   parts.push(scoresBlock(p), pvBlockDriver(p), driver(p));
+  parts.push(onlineRow(p), streamDriver(p));
   return parts.join("\n");
 }
 
@@ -982,7 +1215,8 @@ function precisionModule(p: Precision): string {
  * @param options.relaxed Whether to use fused multiply-add from relaxed SIMD;
  *   such a module validates only where that proposal is supported.
  * @returns Module text with an exported memory named `memory` and the
- *   exports `attention_f64` and `attention_f32`.
+ *   exports `attention_f64`, `attention_f32`, `attention_stream_f64` and
+ *   `attention_stream_f32`.
  */
 export function generateWat(options: { relaxed: boolean }): string {
   const fma = options.relaxed;
@@ -991,6 +1225,7 @@ export function generateWat(options: { relaxed: boolean }): string {
     "(module",
     `(memory (export "memory") 1)`,
     `(global (export "heap_base") i32 (i32.const ${HEAP_BASE}))`,
+    `(global (export "stream_scratch_elements") i32 (i32.const ${STREAM_SCRATCH_ELEMENTS}))`,
     expTableData(),
     precisionModule({ ...F64, fma }),
     precisionModule({ ...F32, fma }),
