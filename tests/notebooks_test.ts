@@ -7,6 +7,7 @@ const EXPECTED_NOTEBOOKS = [
   "00-challenge-0-learner.ipynb",
   "01-challenge-0-solution.ipynb",
   "02-attention-in-depth.ipynb",
+  "03-how-attention-scales.ipynb",
 ];
 const MIME_PLOTLY = "application/vnd.plotly.v1+json";
 const ANSI_ESCAPE = "\x1b[";
@@ -366,6 +367,71 @@ Deno.test("in-depth notebook runs without errors", async () => {
   assert.deepEqual(figure.layout.xaxis.ticktext, tokens);
   assert.deepEqual(figure.layout.yaxis.ticktext, tokens);
   assert.equal(figure.data[0].z.length, 6);
+});
+
+Deno.test("scaling notebook measures and draws", async () => {
+  const name = "03-how-attention-scales.ipynb";
+  const notebook = await execute(name);
+  assertNoAnsi(notebook, name);
+  assert.deepEqual(errorsOf(notebook), []);
+
+  const figures = [
+    "length-chart",
+    "width-chart",
+    "grid-heatmap",
+    "memory-chart",
+  ];
+  for (const id of figures) {
+    const cellBundles = bundles(cellById(notebook, id));
+    assert.equal(cellBundles.length, 1, `cell "${id}" should show one figure`);
+    assertFigureBundle(cellBundles[0], id);
+  }
+
+  // Timings vary by machine, so only the printed exponents' presence is checked.
+  assert.match(
+    streamText(cellById(notebook, "length-timing")),
+    /exponent of seq_len, wasm: +\d+\.\d\d over 64-2048, \d+\.\d\d over 256-2048/,
+  );
+  assert.match(
+    streamText(cellById(notebook, "width-timing")),
+    /exponent of d_model, wasm: +\d+\.\d\d over 16-512, \d+\.\d\d over 64-512/,
+  );
+
+  const [grid] = bundles(cellById(notebook, "grid-heatmap"));
+  const figure = grid[MIME_PLOTLY] as {
+    data: { z: number[][] }[];
+    layout: { xaxis: { ticktext: string[] }; yaxis: { ticktext: string[] } };
+  };
+  assert.deepEqual(figure.layout.xaxis.ticktext, [
+    "16",
+    "32",
+    "64",
+    "128",
+    "256",
+    "512",
+  ]);
+  assert.deepEqual(figure.layout.yaxis.ticktext, [
+    "64",
+    "128",
+    "256",
+    "512",
+    "1024",
+  ]);
+  assert.equal(figure.data[0].z.length, 5);
+
+  assert.match(
+    streamText(cellById(notebook, "memory-chart")),
+    /seq_len >= 1449 for one sequence/,
+  );
+  const memory = streamText(cellById(notebook, "memory-live"));
+  assert.match(memory, /the weights take 128\.0 MiB, the output 2\.0 MiB/);
+  const difference = /two outputs: (\S+)/.exec(memory);
+  assert.ok(difference, memory);
+  assert.ok(Number(difference[1]) < 1e-12, `outputs differ: ${difference[1]}`);
+
+  const workers = streamText(cellById(notebook, "workers"));
+  assert.match(workers, /outputs identical: true/);
+  assert.match(workers, /closeWorkers\(\) terminated \d+ workers/);
 });
 
 Deno.test("every notebook runs with only expected errors", async () => {
