@@ -375,6 +375,27 @@ function formatRatio(ratio: number): string {
 
 // ---- Measure ----
 
+const HELP = `Usage: deno task bench:compare [--no-write]
+
+Times the library's backends, mathjs, TensorFlow.js and NumPy on the same
+shapes in one run (a few minutes) and rewrites the results section of
+docs/benchmarks.md.
+
+Options:
+  --no-write  print the Markdown section instead of writing docs/benchmarks.md
+  -h, --help  show this help`;
+
+if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
+  console.log(HELP);
+  Deno.exit(0);
+}
+const unknownArgument = Deno.args.find((arg) => arg !== "--no-write");
+if (unknownArgument !== undefined) {
+  console.error(
+    `bench:compare: unknown argument ${unknownArgument}\n\n${HELP}`,
+  );
+  Deno.exit(2);
+}
 const write = !Deno.args.includes("--no-write");
 const loadAverage = readLoadAverage();
 if (!wasmSimdSupported()) {

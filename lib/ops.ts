@@ -62,9 +62,9 @@ export function matmul(a: TensorLike, b: TensorLike): Tensor {
       `matmul: inner sizes differ: \`a\` has shape ${
         formatShape(left.shape)
       } with ` +
-        `${k} columns but \`b\` has shape ${
+        `${plural(k, "column")} but \`b\` has shape ${
           formatShape(right.shape)
-        } with ${k2} rows. ` +
+        } with ${plural(k2, "row")}. ` +
         `The last axis of \`a\` must equal the second-to-last axis of \`b\`; ` +
         `transpose one of them if needed.`,
       right.shape,
@@ -232,4 +232,9 @@ export function softmaxRowInPlace(
   }
   const inverse = 1 / sum;
   for (let j = offset; j < end; j++) row[j] *= inverse;
+}
+
+/** Formats a count with its noun, for example "1 row" or "3 rows". */
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }

@@ -17,7 +17,7 @@ import {
   scaledDotProductAttention,
   type Tensor,
 } from "attention";
-import { formatMatrix } from "../lib/display.ts";
+import { formatTensorText } from "../lib/display.ts";
 import {
   annotationColor,
   BLUES,
@@ -31,22 +31,39 @@ Runs Challenge 0 without Jupyter: draws queries, keys and values of shape
 (batch-size, seq-len, d-model) with NumPy's legacy generator, so seed N gives
 the same numbers as np.random.seed(N) followed by three np.random.rand calls,
 then prints the shapes, the attention weights and the output of the first
-example.
+example. Like NumPy, matrices of more than 1000 numbers are shortened to
+their first and last rows and columns.
 
 Options:
   --seed N         Seed of the random generator, an integer from 0 to 4294967295 (default 0)
   --d-model D      Width of each query, key and value vector (default 64)
   --seq-len T      Number of tokens in each sequence (default 10)
   --batch-size B   Number of sequences (default 2)
+                   The (batch-size, seq-len, seq-len) weights and each of Q, K
+                   and V may hold at most 50,000,000 numbers (400 MB)
   --json           Write {queries, keys, values, scores, weights, output} as JSON to stdout
   --color          Colour the weight cells even when stdout is not a terminal
+                   (used only when the grid fits the terminal, or 120 columns)
   --no-color       Print the weights without coloured cells (also set by NO_COLOR)
   -h, --help       Show this help
 `;
 
-/** Largest accepted size per flag; a larger run would need gigabytes for the (B, T, T) weights. */
+/** Largest accepted size per flag. */
 const MAX_SIZE = 100_000;
+/** Largest number of elements in Q, K, V or the (B, T, T) weights: 400 MB in float64. */
 const MAX_ELEMENTS = 50_000_000;
+/** Characters per coloured weight cell, and for the row label before the cells. */
+const COLORED_CELL_WIDTH = 8;
+const ROW_LABEL_WIDTH = 4;
+/** Line width assumed for coloured output that does not go to a terminal. */
+const DEFAULT_LINE_WIDTH = 120;
+/** Flags that take a value, so that "--seed -1" reads -1 as the value. */
+const VALUE_FLAGS = new Set([
+  "--seed",
+  "--d-model",
+  "--seq-len",
+  "--batch-size",
+]);
 
 /** Exit status for invalid flags or values. */
 const USAGE_ERROR = 2;
@@ -82,11 +99,28 @@ function parseInteger(
   return value;
 }
 
+/** Joins "--seed -1" into "--seed=-1", which parseArgs would reject as ambiguous. */
+function joinNegativeValues(args: string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const next = args[i + 1];
+    if (
+      VALUE_FLAGS.has(args[i]) && next !== undefined && /^-[0-9.]/.test(next)
+    ) {
+      joined.push(`${args[i]}=${next}`);
+      i++;
+    } else {
+      joined.push(args[i]);
+    }
+  }
+  return joined;
+}
+
 function parseSettings(args: string[]): Settings | "help" {
   let parsed;
   try {
     parsed = parseArgs({
-      args,
+      args: joinNegativeValues(args),
       strict: true,
       allowPositionals: false,
       options: {
@@ -115,12 +149,20 @@ function parseSettings(args: string[]): Settings | "help" {
       (values.color === true || (!Deno.noColor && Deno.stdout.isTerminal())),
   };
   const { batchSize: B, seqLen: T, dModel: D } = settings;
-  const elements = Math.max(B * T * D, B * T * T);
-  if (elements > MAX_ELEMENTS) {
+  if (B * T * T > MAX_ELEMENTS) {
     throw new UsageError(
-      `sizes too large: batch-size ${B}, seq-len ${T} and d-model ${D} need ` +
-        `${elements} elements per tensor, more than the limit of ${MAX_ELEMENTS}. ` +
-        `Use smaller sizes.`,
+      `sizes too large: the (batch-size, seq-len, seq-len) weights would hold ` +
+        `${B} x ${T} x ${T} = ${B * T * T} numbers, more than the limit of ` +
+        `${MAX_ELEMENTS}. Use a smaller --seq-len or --batch-size.`,
+    );
+  }
+  if (B * T * D > MAX_ELEMENTS) {
+    throw new UsageError(
+      `sizes too large: Q, K and V of shape (batch-size, seq-len, d-model) would ` +
+        `each hold ${B} x ${T} x ${D} = ${
+          B * T * D
+        } numbers, more than the limit ` +
+        `of ${MAX_ELEMENTS}. Use smaller sizes.`,
     );
   }
   return settings;
@@ -138,7 +180,9 @@ function formatColoredWeights(weights: Tensor): string {
   const ansi = (hex: string) => parseHexColor(hex).join(";");
   const lines = [
     "    " +
-    Array.from({ length: cols }, (_, s) => String(s).padStart(7)).join(""),
+    Array.from({ length: cols }, (_, s) => `${String(s).padStart(7)} `).join(
+      "",
+    ),
   ];
   for (let t = 0; t < rows; t++) {
     let line = String(t).padStart(4);
@@ -188,14 +232,18 @@ function run(settings: Settings): void {
   console.log(
     "Attention weights (first example; rows are queries, columns are keys):",
   );
+  // A coloured grid that is wider than the terminal would wrap, so it falls back to text.
+  const lineWidth = Deno.stdout.isTerminal()
+    ? Deno.consoleSize().columns
+    : DEFAULT_LINE_WIDTH;
+  const colored = settings.color &&
+    ROW_LABEL_WIDTH + COLORED_CELL_WIDTH * seqLen <= lineWidth;
   console.log(
-    settings.color
-      ? formatColoredWeights(weights[0])
-      : formatMatrix(weights[0]),
+    colored ? formatColoredWeights(weights[0]) : formatTensorText(weights[0]),
   );
   console.log();
   console.log("Attention output (first example):");
-  console.log(formatMatrix(output[0]));
+  console.log(formatTensorText(output[0]));
 }
 
 if (import.meta.main) {

@@ -98,6 +98,18 @@ Deno.test("attention CLI --color paints weight cells", async () => {
   assert.equal(cells.length, 9);
 });
 
+Deno.test("attention CLI shortens large matrices like NumPy", async () => {
+  const { code, stdout } = await runCli("--seq-len", "40", "--color");
+  assert.equal(code, 0);
+  assert.ok(
+    !stdout.includes("\x1b["),
+    "a grid wider than 120 columns is drawn in colour",
+  );
+  const weights = stdout.split("Attention weights (first example")[1];
+  assert.match(weights, /\.\.\./);
+  assert.ok(stdout.split("\n").length < 40, "the output is not shortened");
+});
+
 Deno.test("attention CLI --help exits 0", async () => {
   const { code, stdout } = await runCli("--help");
   assert.equal(code, 0);
@@ -119,9 +131,16 @@ const badFlags: [string[], RegExp][] = [
   ],
   [["--seq-len", "ten"], /invalid value for --seq-len: "ten"/],
   [["--batch-size"], /--batch-size/],
-  [["--seed", "-1"], /--seed/],
+  [["--seed", "-1"], /invalid value for --seed: "-1"/],
   [["extra"], /positional/i],
-  [["--seq-len", "100000", "--batch-size", "100"], /sizes too large/],
+  [
+    ["--seq-len", "100000", "--batch-size", "100"],
+    /the \(batch-size, seq-len, seq-len\) weights would hold 100 x 100000 x 100000/,
+  ],
+  [
+    ["--seq-len", "2", "--d-model", "100000", "--batch-size", "1000"],
+    /Q, K and V .* would each hold 1000 x 2 x 100000/,
+  ],
 ];
 
 for (const [args, message] of badFlags) {

@@ -125,8 +125,27 @@ async function readOrNull(path: string): Promise<Uint8Array | null> {
   }
 }
 
+const HELP = `Usage: deno task build:wasm [--check]
+
+Generates wasm/attention.wat and wasm/attention_relaxed.wat from
+wasm/kernels.ts, compiles them with the pinned wabt, and writes the .wasm
+files and lib/wasm/attention_wasm.ts (the binaries in base64).
+
+Options:
+  --check     write nothing; exit 1 if a committed file differs from a fresh build
+  -h, --help  show this help`;
+
 async function main(): Promise<number> {
   const root = new URL("..", import.meta.url);
+  if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
+    console.log(HELP);
+    return 0;
+  }
+  const unknown = Deno.args.filter((arg) => arg !== "--check");
+  if (unknown.length > 0) {
+    console.error(`build:wasm: unknown argument ${unknown[0]}\n\n${HELP}`);
+    return 2;
+  }
   const check = Deno.args.includes("--check");
   const artifacts = await buildArtifacts();
   let stale = 0;
