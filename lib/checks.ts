@@ -239,31 +239,37 @@ export function part1(defineParameters: DefineParameters): void {
     }
   }
 
-  const { dModel, seqLen, batchSize } = record as unknown as Sizes;
-  const swapped = seqLen === expected.batchSize &&
-    batchSize === expected.seqLen;
-  if (dModel === expected.dModel && swapped) {
-    throw new CheckError(
-      1,
-      `\`dModel\` is right, but \`seqLen\` and \`batchSize\` look swapped.`,
-      `A batch holds several sequences, and each sequence holds several tokens.`,
-    );
-  }
-
-  const right = names.filter((name) => record[name] === expected[name]);
-  for (const name of names) {
-    if (record[name] === expected[name]) continue;
+  // Report every wrong size at once, so that a learner who mixed up two of
+  // them can fix both in one run instead of one at a time.
+  const wrong = names.filter((name) => record[name] !== expected[name]);
+  if (wrong.length > 0) {
+    const right = names.filter((name) => !wrong.includes(name));
     const rightPart = right.length === 0
       ? ""
       : `${right.map((n) => `\`${n}\``).join(" and ")} ${
         right.length === 1 ? "is" : "are"
       } right, but `;
+    const [first, second] = wrong;
+    const swapped = wrong.length === 2 &&
+      record[first] === expected[second] &&
+      record[second] === expected[first];
+    if (swapped) {
+      throw new CheckError(
+        1,
+        `${rightPart}\`${first}\` is ${record[first]} and \`${second}\` is ` +
+          `${record[second]}, so the two values look swapped.`,
+        `\`${first}\` is ${meaning[first]}, and \`${second}\` is ${
+          meaning[second]
+        }.`,
+      );
+    }
+    const details = wrong.map((name) =>
+      `\`${name}\` is ${record[name]}, which is not the value that Part 1 ` +
+      `gives for ${meaning[name]}.`
+    );
     throw new CheckError(
       1,
-      `${rightPart}\`${name}\` is ${
-        record[name]
-      }, which is not the value that ` +
-        `Part 1 gives for ${meaning[name]}.`,
+      `${rightPart}${details.join(" ")}`,
       `Reread the list of key parameters at the start of Part 1.`,
     );
   }
@@ -760,14 +766,33 @@ function diagnoseWeights(
         );
       }
     }
+    // A factor of 1/sqrt(n) for a whole n other than d_k most likely comes
+    // from a fixed number, such as the 8 = sqrt(64) of the Challenge 0 sizes,
+    // which is right only for inputs whose d_k happens to equal n.
+    const fixedWidth = Math.round(1 / (factor * factor));
+    if (
+      fixedWidth >= 2 && fixedWidth !== width &&
+      Math.abs(1 / (factor * factor) - fixedWidth) <= 1e-6 * fixedWidth
+    ) {
+      const divisor = round(Math.sqrt(fixedWidth));
+      throw new CheckError(
+        4,
+        `${shapesRight} The rows sum to 1 and follow softmax(Q K^T / ${divisor}) ` +
+          `instead, as if d_k were ${fixedWidth}. ` +
+          `This check uses its own inputs, where d_k = ${width} (${call}).`,
+        `Read d_k from the shape of the queries instead of writing it as a fixed ` +
+          `number, so that the function works for every width.`,
+      );
+    }
     throw new CheckError(
       4,
       `${shapesRight} The rows sum to 1 and follow softmax(Q K^T × ${
         round(factor)
       }) ` +
-        `instead.`,
+        `instead. This check uses its own inputs, where d_k = ${width} (${call}).`,
       `Check the factor: the scores are divided by the square root of d_k, the ` +
-        `width of the queries and keys.`,
+        `width of the queries and keys. Read d_k from the shape of the queries ` +
+        `rather than writing it as a fixed number.`,
     );
   }
   const mismatch = findMismatch(weights, reference.weights, CLOSE)!;

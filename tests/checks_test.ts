@@ -149,11 +149,13 @@ Deno.test("part1() rejects wrong sizes without revealing them", () => {
     1,
     /look swapped/,
   );
-  assertCheckError(
+  const allWrong = assertCheckError(
     () => part1(() => ({ dModel: 32, seqLen: 2, batchSize: 10 })),
     1,
     /^Exercise 1 is not right yet: `dModel` is 32/,
   );
+  assert.match(allWrong.message, /`seqLen` is 2, which is not the value/);
+  assert.match(allWrong.message, /`batchSize` is 10, which is not the value/);
   assertCheckError(
     () => part1(() => ({ dModel: 64, seqLen: 10.5, batchSize: 2 })),
     1,
@@ -169,6 +171,32 @@ Deno.test("part1() rejects wrong sizes without revealing them", () => {
     1,
     /returned 64, not an object/,
   );
+});
+
+Deno.test("part1() reports dModel and seqLen swapped", () => {
+  const error = assertCheckError(
+    () => part1(() => ({ dModel: 10, seqLen: 64, batchSize: 2 })),
+    1,
+    /^Exercise 1 is not right yet: `batchSize` is right, but /,
+  );
+  assert.match(
+    error.message,
+    /`dModel` is 10 and `seqLen` is 64, so the two values look swapped/,
+  );
+  assert.match(error.message, /`dModel` is d_model, the number of features/);
+  assert.match(error.message, /`seqLen` is seq_len, the number of tokens/);
+});
+
+Deno.test("part1() reports every wrong size", () => {
+  const error = assertCheckError(
+    () => part1(() => ({ dModel: 32, seqLen: 5, batchSize: 2 })),
+    1,
+    /^Exercise 1 is not right yet: `batchSize` is right, but /,
+  );
+  assert.match(error.message, /`dModel` is 32, which is not the value/);
+  assert.match(error.message, /`seqLen` is 5, which is not the value/);
+  assert.doesNotMatch(error.message, /swapped/);
+  assert.doesNotMatch(error.message, /64/);
 });
 
 Deno.test("part1() rejects a call result instead of the function", () => {
@@ -399,11 +427,38 @@ Deno.test("part4() names a missing or wrong scale", () => {
       attentionWithScale((q) => 1 / Math.sqrt(q.shape[1])),
       /square root of the number of queries \(3\)/,
     ],
-    [attentionWithScale(() => 0.3), /× 0\.3\) instead.*Check the factor/],
+    [
+      attentionWithScale(() => 0.3),
+      /× 0\.3\) instead\. This check uses its own inputs, where d_k = 4 .*Check the factor/,
+    ],
   ];
   for (const [attention, pattern] of cases) {
     assertNoSolution(assertCheckError(() => part4(attention), 4, pattern));
   }
+});
+
+Deno.test("part4() explains a fixed d_k of 64", () => {
+  const fixed = assertCheckError(
+    () => part4(attentionWithScale(() => 1 / 8)),
+    4,
+    /softmax\(Q K\^T \/ 8\) instead, as if d_k were 64\./,
+  );
+  assert.match(fixed.message, /uses its own inputs, where d_k = 4 \(/);
+  assert.match(fixed.message, /Hint: Read d_k from the shape of the queries/);
+  assert.doesNotMatch(fixed.message, /Check the factor/);
+  assert.doesNotMatch(fixed.message, /\.shape\[/);
+  assertNoSolution(fixed);
+});
+
+Deno.test("part4() explains a fixed d_k on the Colab sizes", () => {
+  // sqrt(4) is right for the first inputs, so the second ones, with d_k = 64, fail.
+  const error = assertCheckError(
+    () => part4(attentionWithScale(() => 1 / 2)),
+    4,
+    /as if d_k were 4\. This check uses its own inputs, where d_k = 64 /,
+  );
+  assert.match(error.message, /queries \(2, 10, 64\)/);
+  assertNoSolution(error);
 });
 
 Deno.test("part4() explains softmax over the wrong axis", () => {

@@ -23,7 +23,12 @@ import { REPO_ROOT, requirePython } from "../scripts/jupyter.ts";
 import { jsonForScript, stripAnsi } from "../scripts/course/html.ts";
 import { renderMarkdown } from "../scripts/course/markdown.ts";
 import { renderOutput } from "../scripts/course/outputs.ts";
-import { linkRewriter } from "../scripts/course/page.ts";
+import { readCourseNotebooks } from "../scripts/course/notebook.ts";
+import {
+  describeNotebook,
+  linkRewriter,
+  renderNotebookPage,
+} from "../scripts/course/page.ts";
 
 const COURSE_SCRIPT = join("scripts", "course.ts");
 const LAB_SCRIPT = join("scripts", "lab.ts");
@@ -387,6 +392,36 @@ Deno.test("linkRewriter() points notebook links at pages", () => {
     rewrite("https://example.com/01-solution.ipynb"),
     "https://example.com/01-solution.ipynb",
   );
+});
+
+Deno.test("describeNotebook() gives each notebook its own goal", async () => {
+  const entries = (await readCourseNotebooks(NOTEBOOKS)).map(describeNotebook);
+  assert.ok(entries.length >= 4, `found ${entries.length} notebooks`);
+  const goals = entries.map((entry) => entry.goalHtml);
+  assert.equal(new Set(goals).size, goals.length, goals.join("\n"));
+  for (const entry of entries) {
+    assert.notEqual(entry.goalHtml, "", `${entry.stem} has no goal`);
+    assert.doesNotMatch(entry.goalHtml, /:\s*$/, `${entry.stem} goal is cut`);
+  }
+  const goalOf = (stem: string) =>
+    entries.find((entry) => entry.stem === stem)?.goalHtml ?? "";
+  assert.match(goalOf(LEARNER), /exercise version/);
+  assert.match(goalOf(SOLUTION), /worked solution/);
+});
+
+Deno.test("renderNotebookPage() links back to all notebooks", async () => {
+  const [source] = await readCourseNotebooks(NOTEBOOKS);
+  const entry = describeNotebook(source);
+  const html = renderNotebookPage(source.notebook, {
+    entry,
+    available: new Set([entry.stem]),
+    rewriteLink: (href) => href,
+  });
+  const links = html.match(/<a href="index\.html">[^<]*<\/a>/g) ?? [];
+  assert.deepEqual(links, [
+    `<a href="index.html">All notebooks</a>`,
+    `<a href="index.html">All notebooks</a>`,
+  ]);
 });
 
 Deno.test("course build of the real notebooks", async (t) => {

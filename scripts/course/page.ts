@@ -163,7 +163,7 @@ function navigation(
 ): string {
   return `<nav class="course-nav ${position}">` +
     navigationLink("Previous", previous, available, "prev") +
-    `<a href="index.html">All challenges</a>` +
+    `<a href="index.html">All notebooks</a>` +
     navigationLink("Next", next, available, "next") +
     `</nav>`;
 }
