@@ -44,16 +44,20 @@ export interface ParallelAttentionOptions extends BaseAttentionOptions {
 const OPTION_NAMES = ["mask", "causal", "scale", "workers", "minWork"];
 
 /**
- * Smallest B * T * S for which `attentionParallel` starts workers; smaller
- * calls run on the calling thread, because posting the request and waking
- * the workers costs more than the kernel saves.
+ * Smallest B * T * S for which `attentionParallel` starts workers. Smaller
+ * calls run on the calling thread, because they save little time and a
+ * loaded machine can make the workers slower than one thread.
  *
- * NOTE: this is an estimate. `deno run -A bench/parallel_bench.ts --threshold`
- * on a 2-core AMD EPYC (Zen 4), Deno 2.9, D = Dv = 64, ran while other
- * processes loaded both cores, and its ratios scattered between 0.6 and 1.9
- * for every size from 2^14 up. On a quieter run, two workers took 36-43 ms
- * against 62-67 ms on one thread at B * T * S = 2^22. Re-measure on an idle
- * machine before relying on it.
+ * Measured with `deno run -A bench/parallel_bench.ts --threshold` on an idle
+ * 2-core AMD EPYC (Zen 4), Deno 2.9.6, B = 1, D = Dv = 64: two workers were
+ * 1.36 times as fast as one thread at 2^14, 1.7 times at 2^16 to 2^18 and 1.9
+ * to 2.0 times from 2^19 up. While other processes loaded both cores, the
+ * ratio scattered between 0.6 and 1.9 at every size, so the threshold sits
+ * where the gain on an idle machine is near its maximum and a loss under
+ * load costs little in absolute time.
+ *
+ * NOTE: tuned on one 2-core machine; on more cores or a slower worker
+ * start-up the break-even point may differ.
  */
 export const PARALLEL_MIN_WORK = 2 ** 19;
 
