@@ -29,7 +29,7 @@ const OPERATION = "scaledDotProductAttention";
 /** Options of {@linkcode scaledDotProductAttention}. */
 export interface AttentionOptions {
   /**
-   * Which keys each query may attend to, shape (T, S) or (B, T, S); `true` allows.
+   * Keys that each query may attend to, shape (T, S) or (B, T, S); `true` allows.
    * A (T, S) mask applies to every batch entry.
    */
   mask?: MaskLike;
@@ -38,7 +38,7 @@ export interface AttentionOptions {
   /** Factor applied to Q K^T; defaults to `1 / sqrt(d_k)` with d_k the last axis of the query. */
   scale?: number;
   /**
-   * Which kernel computes the result: `"wasm"` (WebAssembly SIMD), `"typescript"`
+   * Kernel that computes the result: `"wasm"` (WebAssembly SIMD), `"typescript"`
    * (the readable plain loop), or `"auto"` (the default: WebAssembly where the
    * runtime supports SIMD and the buffers fit in its memory, TypeScript otherwise).
    * In float64 both agree to about 1e-15 relative; the property tests hold both
@@ -108,7 +108,7 @@ const OPTION_NAMES = ["mask", "causal", "scale", "backend", "dtype"];
  *   batch sizes or d_k differ, key and value lengths differ, or the mask shape is wrong.
  * @throws {TypeError} If an argument is not a tensor or nested numbers, an option is unknown
  *   or invalid, or the tensors mix float32 and float64 without the `dtype` option.
- * @throws {RangeError} If Q, K or V holds NaN or Infinity at a position that is not
+ * @throws {RangeError} If Q, K or V contains NaN or Infinity at a position that is not
  *   masked out, or `scale` is not a finite number.
  *
  * @example Usage
