@@ -13,10 +13,20 @@
 import { describeValue, ShapeError } from "./errors.ts";
 import { DARK_TEXT, SERIES_COLORS } from "./colors.ts";
 import { escapeHtml } from "./display.ts";
+import {
+  AXIS_TITLE_FONT_SIZE,
+  displayBundle,
+  drawTitles,
+  imageTag,
+  openSvgDocument,
+  readOptionalNumber,
+  readOptionalString,
+  TITLE_FONT_SIZE,
+  withPlotlyTitle,
+} from "./figure.ts";
 import { formatScalar } from "./format.ts";
 import {
   element,
-  encodeBase64,
   escapePlotlyText,
   estimateTextWidth,
   openTag,
@@ -120,8 +130,6 @@ const DEFAULT_HEIGHT = 400;
 const MIN_DEFAULT_PLOT_WIDTH = 400;
 /** Explicit sizes must leave at least this many pixels for the plot area in each direction. */
 const MIN_PLOT_SIZE = 40;
-const TITLE_FONT_SIZE = 15;
-const AXIS_TITLE_FONT_SIZE = 13;
 const TICK_FONT_SIZE = 12;
 const TICK_LENGTH = 5;
 const LINE_WIDTH = 2;
@@ -298,14 +306,6 @@ function readSeries(
   };
 }
 
-function readOptionalString(value: unknown, name: string): string | undefined {
-  if (value === undefined || typeof value === "string") return value;
-  throw new TypeError(
-    `lineChart: option \`${name}\` must be a string, received ` +
-      `${describeValue(value)}.`,
-  );
-}
-
 function readBoolean(value: unknown, name: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (typeof value === "boolean") return value;
@@ -313,25 +313,6 @@ function readBoolean(value: unknown, name: string, fallback: boolean): boolean {
     `lineChart: option \`${name}\` must be true or false, received ` +
       `${describeValue(value)}.`,
   );
-}
-
-function readOptionalNumber(
-  value: unknown,
-  name: string,
-  positive: boolean,
-): number | undefined {
-  if (value === undefined) return undefined;
-  if (
-    typeof value !== "number" || !Number.isFinite(value) ||
-    (positive && value <= 0)
-  ) {
-    throw new RangeError(
-      `lineChart: option \`${name}\` must be a ` +
-        `${positive ? "positive" : "finite"} number, ` +
-        `received ${describeValue(value)}.`,
-    );
-  }
-  return value;
 }
 
 /** Validates the series and options and fills in the defaults. */
@@ -361,8 +342,8 @@ function resolveSpec(
   }
   const logX = readBoolean(options.logX, "logX", false);
   const logY = readBoolean(options.logY, "logY", false);
-  const yMin = readOptionalNumber(options.yMin, "yMin", false);
-  const yMax = readOptionalNumber(options.yMax, "yMax", false);
+  const yMin = readOptionalNumber("lineChart", options.yMin, "yMin", false);
+  const yMax = readOptionalNumber("lineChart", options.yMax, "yMax", false);
   if (yMin !== undefined && yMax !== undefined && !(yMin < yMax)) {
     throw new RangeError(
       `lineChart: option \`yMin\` (${yMin}) must be less than \`yMax\` ` +
@@ -379,14 +360,14 @@ function resolveSpec(
   }
   return {
     series: series.map((entry, index) => readSeries(entry, index, logX, logY)),
-    title: readOptionalString(options.title, "title"),
-    xTitle: readOptionalString(options.xTitle, "xTitle"),
-    yTitle: readOptionalString(options.yTitle, "yTitle"),
+    title: readOptionalString("lineChart", options.title, "title"),
+    xTitle: readOptionalString("lineChart", options.xTitle, "xTitle"),
+    yTitle: readOptionalString("lineChart", options.yTitle, "yTitle"),
     logX,
     logY,
     markers: readBoolean(options.markers, "markers", true),
-    width: readOptionalNumber(options.width, "width", true),
-    height: readOptionalNumber(options.height, "height", true),
+    width: readOptionalNumber("lineChart", options.width, "width", true),
+    height: readOptionalNumber("lineChart", options.height, "height", true),
     yMin,
     yMax,
   };
@@ -745,12 +726,7 @@ function buildFigure(spec: ChartSpec, layout: SvgLayout): PlotlyLineFigure {
       height: Math.round(layout.height),
     },
   };
-  if (spec.title !== undefined) {
-    figure.layout = {
-      title: { text: escapePlotlyText(spec.title) },
-      ...figure.layout,
-    };
-  }
+  figure.layout = withPlotlyTitle(figure.layout, spec.title);
   return figure;
 }
 
@@ -836,45 +812,16 @@ function drawAxes({ layout, toX, toY }: SvgContext): string[] {
 }
 
 /** Draws the title and the axis titles that were given. */
-function drawTitles({ spec, layout }: SvgContext): string[] {
-  const parts: string[] = [];
-  const common = { "text-anchor": "middle", fill: DARK_TEXT };
-  if (spec.title !== undefined) {
-    const attributes = {
-      class: "title",
-      x: layout.width / 2,
-      y: 12 + TITLE_FONT_SIZE,
-      "font-size": TITLE_FONT_SIZE,
-      "font-weight": "bold",
-      ...common,
-    };
-    parts.push(element("text", attributes, escapeHtml(spec.title)));
-  }
-  if (spec.xTitle !== undefined) {
-    const attributes = {
-      class: "x-title",
-      x: layout.left + layout.plotWidth / 2,
-      y: layout.top + layout.plotHeight + TICK_LENGTH + TICK_FONT_SIZE + 10 +
-        AXIS_TITLE_FONT_SIZE,
-      "font-size": AXIS_TITLE_FONT_SIZE,
-      ...common,
-    };
-    parts.push(element("text", attributes, escapeHtml(spec.xTitle)));
-  }
-  if (spec.yTitle !== undefined) {
-    const x = 10 + AXIS_TITLE_FONT_SIZE * 0.8;
-    const y = layout.top + layout.plotHeight / 2;
-    const attributes = {
-      class: "y-title",
-      x,
-      y,
-      transform: `rotate(-90 ${px(x)} ${px(y)})`,
-      "font-size": AXIS_TITLE_FONT_SIZE,
-      ...common,
-    };
-    parts.push(element("text", attributes, escapeHtml(spec.yTitle)));
-  }
-  return parts;
+function drawChartTitles({ spec, layout }: SvgContext): string[] {
+  return drawTitles(spec, {
+    width: layout.width,
+    plotLeft: layout.left,
+    plotTop: layout.top,
+    plotWidth: layout.plotWidth,
+    plotHeight: layout.plotHeight,
+    xTitleY: layout.top + layout.plotHeight + TICK_LENGTH + TICK_FONT_SIZE +
+      10 + AXIS_TITLE_FONT_SIZE,
+  });
 }
 
 /** Draws one marker of `symbol` centred on (x, y), filled by the enclosing group. */
@@ -1029,22 +976,9 @@ function drawSvg(spec: ChartSpec, layout: SvgLayout): string {
       layout.top +
       (1 - axisFraction(layout.yScale, value)) * layout.plotHeight,
   };
-  const label = describeChart(spec);
-  const open = openTag("svg", {
-    xmlns: "http://www.w3.org/2000/svg",
-    width: layout.width,
-    height: layout.height,
-    viewBox: `0 0 ${px(layout.width)} ${px(layout.height)}`,
-    "font-family": "sans-serif",
-    role: "img",
-    "aria-label": label,
-  });
   return [
-    open,
-    `<title>${escapeHtml(label)}</title>`,
-    // An opaque background keeps dark text legible under dark notebook themes.
-    `<rect width="100%" height="100%" fill="#ffffff"/>`,
-    ...drawTitles(context),
+    ...openSvgDocument(layout.width, layout.height, describeChart(spec)),
+    ...drawChartTitles(context),
     ...drawAxes(context),
     ...drawSeries(context),
     ...drawLegend(context),
@@ -1105,10 +1039,12 @@ export class LineChart {
 
   /** Returns an `<img>` tag that embeds the SVG as a base64 `data:` URL. */
   toHTML(): string {
-    const alt = describeChart(this.#spec);
-    const source = `data:image/svg+xml;base64,${encodeBase64(this.toSVG())}`;
-    return `<img src="${source}" alt="${escapeHtml(alt)}" ` +
-      `width="${px(this.#layout.width)}" height="${px(this.#layout.height)}">`;
+    return imageTag(
+      this.toSVG(),
+      describeChart(this.#spec),
+      this.#layout.width,
+      this.#layout.height,
+    );
   }
 
   /** Summarises the chart in one line and each series in one more. */
@@ -1143,11 +1079,7 @@ export class LineChart {
 
   /** Returns the MIME bundle that Deno's Jupyter kernel shows for this chart. */
   [Symbol.for("Jupyter.display")](): Record<string, unknown> {
-    return {
-      "application/vnd.plotly.v1+json": this.figure,
-      "text/html": this.toHTML(),
-      "text/plain": this.toString(),
-    };
+    return displayBundle(this.figure, this.toHTML(), this.toString());
   }
 }
 

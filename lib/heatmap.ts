@@ -19,10 +19,20 @@ import {
   toPlotlyColorScale,
 } from "./colors.ts";
 import { escapeHtml, formatMatrix } from "./display.ts";
+import {
+  AXIS_TITLE_FONT_SIZE,
+  displayBundle,
+  drawTitles,
+  imageTag,
+  openSvgDocument,
+  readOptionalNumber,
+  readOptionalString,
+  TITLE_FONT_SIZE,
+  withPlotlyTitle,
+} from "./figure.ts";
 import { validatePrecision } from "./format.ts";
 import {
   element,
-  encodeBase64,
   escapePlotlyText,
   estimateTextWidth,
   openTag,
@@ -106,8 +116,6 @@ export interface PlotlyFigure {
 
 /** Labels longer than this many characters are cut with "…" in the SVG. */
 const MAX_LABEL_CHARACTERS = 24;
-const TITLE_FONT_SIZE = 15;
-const AXIS_TITLE_FONT_SIZE = 13;
 const TICK_FONT_SIZE = 12;
 const COLOR_BAR_WIDTH = 14;
 const COLOR_BAR_SLICES = 64;
@@ -245,36 +253,6 @@ function readLabels(
   });
 }
 
-function readOptionalString(value: unknown, name: string): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== "string") {
-    throw new TypeError(
-      `heatmap: option \`${name}\` must be a string, ` +
-        `received ${describeValue(value)}.`,
-    );
-  }
-  return value;
-}
-
-function readOptionalNumber(
-  value: unknown,
-  name: string,
-  positive: boolean,
-): number | undefined {
-  if (value === undefined) return undefined;
-  if (
-    typeof value !== "number" || !Number.isFinite(value) ||
-    (positive && value <= 0)
-  ) {
-    throw new RangeError(
-      `heatmap: option \`${name}\` must be a ` +
-        `${positive ? "positive" : "finite"} number, ` +
-        `received ${describeValue(value)}.`,
-    );
-  }
-  return value;
-}
-
 /** Validates the matrix and options and fills in the defaults. */
 function resolveSpec(
   matrix: Tensor | readonly (readonly number[])[],
@@ -298,8 +276,8 @@ function resolveSpec(
       if (value > dataMax) dataMax = value;
     }
   }
-  const givenMin = readOptionalNumber(options.zmin, "zmin", false);
-  const givenMax = readOptionalNumber(options.zmax, "zmax", false);
+  const givenMin = readOptionalNumber("heatmap", options.zmin, "zmin", false);
+  const givenMax = readOptionalNumber("heatmap", options.zmax, "zmax", false);
   let zmin = givenMin ?? (dataMin <= dataMax ? dataMin : 0);
   let zmax = givenMax ?? (dataMin <= dataMax ? dataMax : 1);
   if (givenMin === undefined && givenMax === undefined && zmin === zmax) {
@@ -319,9 +297,9 @@ function resolveSpec(
     values,
     rows,
     columns,
-    title: readOptionalString(options.title, "title"),
-    xTitle: readOptionalString(options.xTitle, "xTitle"),
-    yTitle: readOptionalString(options.yTitle, "yTitle"),
+    title: readOptionalString("heatmap", options.title, "title"),
+    xTitle: readOptionalString("heatmap", options.xTitle, "xTitle"),
+    yTitle: readOptionalString("heatmap", options.yTitle, "yTitle"),
     xLabels: readLabels(options.xLabels, "xLabels", columns, "column"),
     yLabels: readLabels(options.yLabels, "yLabels", rows, "row"),
     xLabelsGiven: options.xLabels !== undefined,
@@ -332,8 +310,8 @@ function resolveSpec(
     zmax,
     scale: resolveColorScale(scaleOption, "heatmap"),
     scaleName: typeof scaleOption === "string" ? scaleOption : "custom",
-    width: readOptionalNumber(options.width, "width", true),
-    height: readOptionalNumber(options.height, "height", true),
+    width: readOptionalNumber("heatmap", options.width, "width", true),
+    height: readOptionalNumber("heatmap", options.height, "height", true),
   };
 }
 
@@ -450,12 +428,7 @@ function buildFigure(
       height: Math.round(height),
     },
   };
-  if (spec.title !== undefined) {
-    figure.layout = {
-      title: { text: escapePlotlyText(spec.title) },
-      ...figure.layout,
-    };
-  }
+  figure.layout = withPlotlyTitle(figure.layout, spec.title);
   return figure;
 }
 
@@ -646,46 +619,18 @@ function drawTickLabels({ spec, layout, plotHeight }: SvgContext): string[] {
 }
 
 /** Draws the title and the axis titles that were given. */
-function drawTitles(
+function drawHeatmapTitles(
   { spec, layout, plotWidth, plotHeight }: SvgContext,
 ): string[] {
-  const parts: string[] = [];
-  const common = { "text-anchor": "middle", fill: DARK_TEXT };
-  if (spec.title !== undefined) {
-    const attributes = {
-      class: "title",
-      x: layout.width / 2,
-      y: 12 + TITLE_FONT_SIZE,
-      "font-size": TITLE_FONT_SIZE,
-      "font-weight": "bold",
-      ...common,
-    };
-    parts.push(element("text", attributes, escapeHtml(spec.title)));
-  }
-  if (spec.xTitle !== undefined) {
-    const attributes = {
-      class: "x-title",
-      x: layout.left + plotWidth / 2,
-      y: layout.top + plotHeight + layout.xTickHeight + AXIS_TITLE_FONT_SIZE,
-      "font-size": AXIS_TITLE_FONT_SIZE,
-      ...common,
-    };
-    parts.push(element("text", attributes, escapeHtml(spec.xTitle)));
-  }
-  if (spec.yTitle !== undefined) {
-    const x = 10 + AXIS_TITLE_FONT_SIZE * 0.8;
-    const y = layout.top + plotHeight / 2;
-    const attributes = {
-      class: "y-title",
-      x,
-      y,
-      transform: `rotate(-90 ${px(x)} ${px(y)})`,
-      "font-size": AXIS_TITLE_FONT_SIZE,
-      ...common,
-    };
-    parts.push(element("text", attributes, escapeHtml(spec.yTitle)));
-  }
-  return parts;
+  return drawTitles(spec, {
+    width: layout.width,
+    plotLeft: layout.left,
+    plotTop: layout.top,
+    plotWidth,
+    plotHeight,
+    xTitleY: layout.top + plotHeight + layout.xTickHeight +
+      AXIS_TITLE_FONT_SIZE,
+  });
 }
 
 /** Draws a vertical colour bar from `zmin` (bottom) to `zmax` (top) with tick values. */
@@ -759,22 +704,9 @@ function drawSvg(spec: HeatmapSpec, layout: SvgLayout): string {
     colorOf: (value) =>
       interpolateColor(spec.scale, (value - spec.zmin) / range),
   };
-  const label = describeHeatmap(spec);
-  const open = openTag("svg", {
-    xmlns: "http://www.w3.org/2000/svg",
-    width: layout.width,
-    height: layout.height,
-    viewBox: `0 0 ${px(layout.width)} ${px(layout.height)}`,
-    "font-family": "sans-serif",
-    role: "img",
-    "aria-label": label,
-  });
   return [
-    open,
-    `<title>${escapeHtml(label)}</title>`,
-    // An opaque background keeps dark annotations legible under dark notebook themes.
-    `<rect width="100%" height="100%" fill="#ffffff"/>`,
-    ...drawTitles(context),
+    ...openSvgDocument(layout.width, layout.height, describeHeatmap(spec)),
+    ...drawHeatmapTitles(context),
     ...drawCells(context),
     ...(spec.annotate ? drawAnnotations(context) : []),
     ...drawTickLabels(context),
@@ -839,10 +771,12 @@ export class Heatmap {
 
   /** Returns an `<img>` tag that embeds the SVG as a base64 `data:` URL. */
   toHTML(): string {
-    const alt = describeHeatmap(this.#spec);
-    const source = `data:image/svg+xml;base64,${encodeBase64(this.toSVG())}`;
-    return `<img src="${source}" alt="${escapeHtml(alt)}" ` +
-      `width="${px(this.#layout.width)}" height="${px(this.#layout.height)}">`;
+    return imageTag(
+      this.toSVG(),
+      describeHeatmap(this.#spec),
+      this.#layout.width,
+      this.#layout.height,
+    );
   }
 
   /** Returns a one-line summary, the labels that were given and every value. */
@@ -873,11 +807,7 @@ export class Heatmap {
 
   /** Returns the MIME bundle that Deno's Jupyter kernel shows for this heatmap. */
   [Symbol.for("Jupyter.display")](): Record<string, unknown> {
-    return {
-      "application/vnd.plotly.v1+json": this.figure,
-      "text/html": this.toHTML(),
-      "text/plain": this.toString(),
-    };
+    return displayBundle(this.figure, this.toHTML(), this.toString());
   }
 }
 

@@ -233,6 +233,73 @@ export interface RunNotebookResult {
   stderr: string;
 }
 
+/** Flags of `runnerArguments()`. An optional flag is left out when it is undefined or false. */
+export interface RunnerFlags {
+  /** Path where the runner writes its JSON summary. */
+  summaryPath: string;
+  /** Progress format on stderr. */
+  progress: "auto" | "plain" | "none";
+  /** Maximum run time of one cell in seconds; 0 disables it. */
+  timeoutSeconds: number;
+  /** Kernel spec name; without it the runner picks its own default. */
+  kernel?: string;
+  /** Record cell errors and keep executing. */
+  allowErrors?: boolean;
+  /** Quiet time in seconds to wait for late outputs after a cell reports idle. */
+  graceSeconds?: number;
+}
+
+/**
+ * Builds the argument list that runs `scripts/run_notebook.py` on `input`, to pass after the Python interpreter.
+ *
+ * @param input Notebook to execute.
+ * @param output Path of the executed copy.
+ * @param flags Summary path, progress format, time limit and the optional flags.
+ * @returns The runner script path followed by its arguments.
+ *
+ * @example Usage
+ * ```ts
+ * import { runnerArguments, RUNNER_SCRIPT } from "./jupyter.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const args = runnerArguments("in.ipynb", "out.ipynb", {
+ *   summaryPath: "summary.json",
+ *   progress: "plain",
+ *   timeoutSeconds: 60,
+ *   allowErrors: true,
+ * });
+ * assert.deepEqual(args, [
+ *   RUNNER_SCRIPT, "in.ipynb", "--output", "out.ipynb",
+ *   "--summary-json", "summary.json", "--progress", "plain",
+ *   "--timeout", "60", "--allow-errors",
+ * ]);
+ * ```
+ */
+export function runnerArguments(
+  input: string,
+  output: string,
+  flags: RunnerFlags,
+): string[] {
+  const args = [
+    RUNNER_SCRIPT,
+    input,
+    "--output",
+    output,
+    "--summary-json",
+    flags.summaryPath,
+    "--progress",
+    flags.progress,
+    "--timeout",
+    String(flags.timeoutSeconds),
+  ];
+  if (flags.kernel !== undefined) args.push("--kernel", flags.kernel);
+  if (flags.allowErrors) args.push("--allow-errors");
+  if (flags.graceSeconds !== undefined) {
+    args.push("--grace", String(flags.graceSeconds));
+  }
+  return args;
+}
+
 /** Reads a child's stderr to the end, optionally copying each chunk to our stderr. */
 async function collectStderr(
   stream: ReadableStream<Uint8Array>,
@@ -266,24 +333,14 @@ export async function runNotebook(
   const python = options.python ?? await requirePython();
   const summaryDirectory = await Deno.makeTempDir({ prefix: "run_notebook-" });
   const summaryPath = join(summaryDirectory, "summary.json");
-  const args = [
-    RUNNER_SCRIPT,
-    input,
-    "--output",
-    output,
-    "--summary-json",
+  const args = runnerArguments(input, output, {
     summaryPath,
-    "--progress",
-    options.progress ?? "plain",
-    "--timeout",
-    String(options.timeoutSeconds ?? 120),
-    "--kernel",
-    options.kernel ?? "deno",
-  ];
-  if (options.allowErrors) args.push("--allow-errors");
-  if (options.graceSeconds !== undefined) {
-    args.push("--grace", String(options.graceSeconds));
-  }
+    progress: options.progress ?? "plain",
+    timeoutSeconds: options.timeoutSeconds ?? 120,
+    kernel: options.kernel ?? "deno",
+    allowErrors: options.allowErrors,
+    graceSeconds: options.graceSeconds,
+  });
 
   try {
     const child = new Deno.Command(python, {

@@ -10,7 +10,7 @@
  */
 
 import { join } from "node:path";
-import { type NotebookSummary, RUNNER_SCRIPT } from "../jupyter.ts";
+import { type NotebookSummary, runnerArguments } from "../jupyter.ts";
 
 /** Options of {@linkcode executeNotebook}. */
 export interface ExecuteOptions {
@@ -46,19 +46,12 @@ export async function executeNotebook(
 ): Promise<ExecuteResult> {
   const summaryDirectory = await Deno.makeTempDir({ prefix: "course-run-" });
   const summaryPath = join(summaryDirectory, "summary.json");
-  const args = [
-    RUNNER_SCRIPT,
-    input,
-    "--output",
-    output,
-    "--summary-json",
+  const args = runnerArguments(input, output, {
     summaryPath,
-    "--progress",
-    options.progress,
-    "--timeout",
-    String(options.timeoutSeconds),
-  ];
-  if (options.allowErrors) args.push("--allow-errors");
+    progress: options.progress,
+    timeoutSeconds: options.timeoutSeconds,
+    allowErrors: options.allowErrors,
+  });
 
   try {
     const status = await new Deno.Command(options.python, {
