@@ -7,6 +7,7 @@
 import {
   type AttentionBackend,
   checkAttentionArguments,
+  requireFiniteInputs,
 } from "./attention_args.ts";
 import type { MaskLike } from "./mask.ts";
 import { softmaxRowInPlace } from "./ops.ts";
@@ -18,6 +19,7 @@ import {
 } from "./tensor.ts";
 import {
   attentionWasm,
+  attentionWasmCheckingFinite,
   attentionWasmF32,
   wasmSimdSupported,
 } from "./wasm_backend.ts";
@@ -175,8 +177,13 @@ export function scaledDotProductAttention(
     value,
     options,
     OPTION_NAMES,
+    true,
   );
   const { dtype, scale, maskData, maskStride, causal } = args;
+  // Without a mask, checkAttentionArguments leaves the finite-value check to
+  // this function. The wasm path scans the copies of Q, K and V in wasm
+  // memory, which is cheaper, and the TypeScript path runs the JavaScript scan.
+  const unmasked = maskData === null && !causal;
   const { batch, queries: T, keys: S, width: D, valueWidth: Dv } = args.sizes;
   const q = args.query;
   const k = args.key;
@@ -196,7 +203,21 @@ export function scaledDotProductAttention(
       shapeDims,
     );
     const wasmOptions = { mask: wasmMask, maskBatched: batched };
-    const result = q.data instanceof Float32Array
+    const result = unmasked
+      ? attentionWasmCheckingFinite(
+        q.data,
+        k.data,
+        v.data,
+        batch,
+        T,
+        S,
+        D,
+        Dv,
+        scale,
+        wasmOptions,
+        () => requireFiniteInputs(OPERATION, args),
+      )
+      : q.data instanceof Float32Array
       ? attentionWasmF32(
         q.data,
         k.data as Float32Array,
@@ -246,6 +267,7 @@ export function scaledDotProductAttention(
   // The kernel only ever sees Float64Array buffers. Passing Float32Array too
   // made V8's element accesses polymorphic: once a process had run both dtypes,
   // float64 at (4, 256, 256, 64) went from about 16 ms to 33 ms (Deno 2.9, x86-64).
+  if (unmasked) requireFiniteInputs(OPERATION, args);
   const scores = new Float64Array(batch * T * S);
   const weights = new Float64Array(batch * T * S);
   const output = new Float64Array(batch * T * Dv);

@@ -109,6 +109,9 @@ export interface CheckedAttentionOptions extends BaseAttentionOptions {
  *   are converted to the `dtype` option, or else to the dtype shared by the
  *   tensor arguments, and a mix of float32 and float64 tensors is rejected.
  *   Without `"dtype"`, every input is converted to float64, whatever its dtype.
+ * @param deferUnmaskedFinite Whether to skip the finite-value check when there
+ *   is no mask and `causal` is off. The caller must then run
+ *   {@linkcode requireFiniteInputs} before it computes anything.
  * @returns The inputs converted to the dtype computed in, with the sizes,
  *   scale and mask. A tensor that already has that dtype is returned as is.
  * @throws {TypeError} If an argument is not a tensor or nested numbers, an option is
@@ -126,6 +129,7 @@ export function checkAttentionArguments(
   value: TensorLike,
   options: CheckedAttentionOptions,
   optionNames: readonly string[],
+  deferUnmaskedFinite = false,
 ): AttentionArguments {
   checkOptions(operation, options, optionNames);
   const dtype = !optionNames.includes("dtype") ? "float64" : options.dtype ??
@@ -159,12 +163,16 @@ export function checkAttentionArguments(
 
   // Reject NaN and Infinity wherever they could reach the result. Positions
   // that no query attends to are skipped, because no kernel reads them.
-  const used = mask !== null || causal
-    ? findUsedRows(sizes, maskData, maskStride, causal)
-    : null;
-  requireFinite(operation, q, "query", used?.queries ?? null, sizes.queries);
-  requireFinite(operation, k, "key", used?.keys ?? null, sizes.keys);
-  requireFinite(operation, v, "value", used?.keys ?? null, sizes.keys);
+  if (mask !== null || causal) {
+    const used = findUsedRows(sizes, maskData, maskStride, causal);
+    requireFinite(operation, q, "query", used.queries, sizes.queries);
+    requireFinite(operation, k, "key", used.keys, sizes.keys);
+    requireFinite(operation, v, "value", used.keys, sizes.keys);
+  } else if (!deferUnmaskedFinite) {
+    requireFinite(operation, q, "query", null, sizes.queries);
+    requireFinite(operation, k, "key", null, sizes.keys);
+    requireFinite(operation, v, "value", null, sizes.keys);
+  }
 
   return {
     query: q,
@@ -177,6 +185,23 @@ export function checkAttentionArguments(
     maskStride,
     causal,
   };
+}
+
+/**
+ * Checks that the query, key and value contain only finite numbers. This is
+ * the check of unmasked calls that `checkAttentionArguments` can defer.
+ *
+ * @throws {RangeError} If Q, K or V contains NaN or Infinity, with the same
+ *   message as `checkAttentionArguments`.
+ */
+export function requireFiniteInputs(
+  operation: string,
+  args: AttentionArguments,
+): void {
+  const { queries, keys } = args.sizes;
+  requireFinite(operation, args.query, "query", null, queries);
+  requireFinite(operation, args.key, "key", null, keys);
+  requireFinite(operation, args.value, "value", null, keys);
 }
 
 /**

@@ -20,6 +20,9 @@
  * holding one block of scores in `scratch`, which needs
  * `stream_scratch_elements` (an exported global) elements; see `streamDriver`.
  *
+ * `all_finite_p(ptr, n)` returns 1 when the `n` elements at byte address
+ * `ptr` are all finite and 0 otherwise; see `finiteScan`.
+ *
  * @module
  */
 
@@ -971,6 +974,51 @@ function driver(p: Precision): string {
 )`;
 }
 
+/** v128 loads per iteration of the finite scan's main loop. */
+const FINITE_UNROLL = 4;
+
+/**
+ * Emits the exported `all_finite_p(ptr, n)`, which returns 1 when the `n`
+ * elements at byte address `ptr` are all finite and 0 otherwise. For finite
+ * x, x - x is +0 with all bits clear, and for NaN or an infinity it is NaN,
+ * so OR-ing the bits of x - x stays zero exactly when every element is
+ * finite. The OR chain has a latency of one cycle per vector, where summing
+ * the differences would wait for each float add.
+ */
+function finiteScan(p: Precision): string {
+  const t = p.name;
+  const b = p.bytes;
+  const step = 16 * FINITE_UNROLL;
+  const differences = range(FINITE_UNROLL).map((u) =>
+    `(${p.vec}.sub (local.tee $x${u} (v128.load offset=${
+      16 * u
+    } (local.get $p))) (local.get $x${u}))`
+  );
+  let combined = differences[0];
+  for (const difference of differences.slice(1)) {
+    combined = `(v128.or ${combined}\n      ${difference})`;
+  }
+  return `
+(func (export "all_finite_${t}") (param $p i32) (param $n i32) (result i32)
+  (local $end i32) (local $bits v128) (local $s ${t})
+  ${range(FINITE_UNROLL).map((u) => `(local $x${u} v128)`).join(" ")}
+  (local.set $end (i32.add (local.get $p) (i32.mul (local.get $n) (i32.const ${b}))))
+  (block $blocksDone (loop $blocks
+    (br_if $blocksDone (i32.lt_u (i32.sub (local.get $end) (local.get $p)) (i32.const ${step})))
+    (local.set $bits (v128.or (local.get $bits)
+      ${combined}))
+    (local.set $p (i32.add (local.get $p) (i32.const ${step})))
+    (br $blocks)))
+  (block $tailDone (loop $tail
+    (br_if $tailDone (i32.ge_u (local.get $p) (local.get $end)))
+    (local.set $s (${t}.load (local.get $p)))
+    (local.set $bits (v128.or (local.get $bits) (${p.vec}.splat (${t}.sub (local.get $s) (local.get $s)))))
+    (local.set $p (i32.add (local.get $p) (i32.const ${b})))
+    (br $tail)))
+  (i32.eqz (v128.any_true (local.get $bits)))
+)`;
+}
+
 /** Query rows per block of the streaming driver; each keeps a running max, sum and output row. */
 const STREAM_ROWS = 32;
 /**
@@ -1204,7 +1252,7 @@ function precisionModule(p: Precision): string {
     pvRows(p, 1, false),
     pvRows(p, 1, true),
   );
-  parts.push(scoresBlock(p), pvBlockDriver(p), driver(p));
+  parts.push(scoresBlock(p), pvBlockDriver(p), driver(p), finiteScan(p));
   parts.push(onlineRow(p), streamDriver(p));
   return parts.join("\n");
 }
@@ -1215,8 +1263,8 @@ function precisionModule(p: Precision): string {
  * @param options.relaxed Whether to use fused multiply-add from relaxed SIMD;
  *   such a module validates only where that proposal is supported.
  * @returns Module text with an exported memory named `memory` and the
- *   exports `attention_f64`, `attention_f32`, `attention_stream_f64` and
- *   `attention_stream_f32`.
+ *   exports `attention_f64`, `attention_f32`, `attention_stream_f64`,
+ *   `attention_stream_f32`, `all_finite_f64` and `all_finite_f32`.
  */
 export function generateWat(options: { relaxed: boolean }): string {
   const fma = options.relaxed;
