@@ -137,7 +137,7 @@ const OPTION_NAMES = ["mask", "causal", "scale", "backend", "dtype"];
  *
  * const x = [[1, 0], [0, 1], [1, 1]]; // (T, D) = (3, 2)
  * const { weights } = scaledDotProductAttention(x, x, x, { causal: true });
- * assert.equal(weights.get(0, 0), 1); // the first query sees only the first key
+ * assert.equal(weights.get(0, 0), 1); // the first query attends only to the first key
  * assert.equal(weights.get(0, 1), 0);
  * ```
  *
@@ -264,7 +264,7 @@ export function scaledDotProductAttention(
     };
   }
 
-  // The kernel only ever sees Float64Array buffers. Passing Float32Array too
+  // The kernel only ever receives Float64Array buffers. Passing Float32Array too
   // made V8's element accesses polymorphic: once a process had run both dtypes,
   // float64 at (4, 256, 256, 64) went from about 16 ms to 33 ms (Deno 2.9, x86-64).
   if (unmasked) requireFiniteInputs(OPERATION, args);
