@@ -60,6 +60,19 @@ interface Precision {
    * can differ from a separate multiply and add in the last bit.
    */
   readonly fma: boolean;
+  /**
+   * Query rows per block of the scores kernel. For f32, 3 and 4 rows of a
+   * 4-key block measured slower than 2 (Deno 2.9, 2-core x86-64 VM), likely
+   * because their 12 or 16 accumulators plus the loaded vectors do not fit
+   * in the 16 SIMD registers of x86-64.
+   */
+  readonly scoreRows: number;
+  /**
+   * Key rows per block of the scores kernel. When it equals `lanes` (f32),
+   * the block's sums are transposed into one vector per query row and stored
+   * at once, instead of reduced and stored one score at a time.
+   */
+  readonly scoreCols: number;
 }
 
 // Truncation error of the Taylor series: 0.0055^6 / 6! ~ 3.4e-17 for f64 on
@@ -79,6 +92,8 @@ const F64: Precision = {
   ln2Lo: 1.90821492927058770002e-10,
   expDegree: 5,
   fma: false,
+  scoreRows: 4,
+  scoreCols: 2,
 };
 
 const F32: Precision = {
@@ -96,6 +111,8 @@ const F32: Precision = {
   ln2Lo: -2.12194440e-4,
   expDegree: 7,
   fma: false,
+  scoreRows: 2,
+  scoreCols: 4,
 };
 
 /**
@@ -111,10 +128,6 @@ const BLOCK_ROWS = 16;
 const V_TILE_BYTES = 262144;
 /** Vectors per iteration of the softmax exp loop, computed as interleaved independent chains. */
 const EXP_UNROLL = 4;
-/** Query rows per group of the scores kernel. */
-const SCORE_ROWS = 4;
-/** Key rows per block of the scores kernel. */
-const SCORE_COLS = 2;
 /** Query rows per block of the weights-times-V kernel without a mask. */
 const PV_ROWS = 2;
 /** v128 output columns per block of the weights-times-V kernel. */
@@ -442,12 +455,22 @@ function dotBlock(p: Precision, rows: number, cols: number): string {
   out.push(
     `  (param $rowBytes i32) (param $dstRowBytes i32) (param $scale ${t})`,
   );
-  out.push(`  (local $o i32) (local $end i32) (local $end2 i32)`);
+  const transposed = cols === p.lanes && p.lanes === 4;
+  out.push(
+    `  (local $o i32) (local $end i32) (local $end2 i32)${
+      transposed ? " (local $scalev v128)" : ""
+    }`,
+  );
   for (const r of range(rows)) out.push(`  (local $q${r} i32)`);
   for (const c of range(cols)) out.push(`  (local $k${c} i32)`);
   for (const r of range(rows)) {
     for (const c of range(cols)) {
-      out.push(`  (local $a${r}_${c} v128) (local $s${r}_${c} ${t})`);
+      // The transposed block adds its scalar tail into lane 0 of $a, so it needs no $s.
+      out.push(
+        transposed
+          ? `  (local $a${r}_${c} v128)`
+          : `  (local $a${r}_${c} v128) (local $s${r}_${c} ${t})`,
+      );
     }
   }
   for (const r of range(rows)) {
@@ -460,9 +483,16 @@ function dotBlock(p: Precision, rows: number, cols: number): string {
       `(local.set $k${c} (i32.add (local.get $k) (i32.mul (local.get $rowBytes) (i32.const ${c}))))`,
     );
   }
-  // Bytes covered by whole vectors, and by whole pairs of vectors for the unrolled loop.
+  // Bytes covered by whole vectors, and by whole groups of `unroll` vectors
+  // for the unrolled loop. The 2x4 f32 block unrolls by 4 because its D = 64
+  // rows are only 16 vectors long, so the loop counter and branch weigh more.
   out.push(`(local.set $end (i32.and (local.get $rowBytes) (i32.const -16)))`);
-  out.push(`(local.set $end2 (i32.and (local.get $rowBytes) (i32.const -32)))`);
+  const unroll = transposed ? 4 : 2;
+  out.push(
+    `(local.set $end2 (i32.and (local.get $rowBytes) (i32.const ${
+      -16 * unroll
+    })))`,
+  );
   const body = (offset: number) => {
     const lines: string[] = [];
     const load = (base: string) =>
@@ -480,9 +510,10 @@ function dotBlock(p: Precision, rows: number, cols: number): string {
   };
   out.push(`(block $pairsDone (loop $pairs`);
   out.push(`(br_if $pairsDone (i32.ge_u (local.get $o) (local.get $end2)))`);
-  out.push(body(0));
-  out.push(body(16));
-  out.push(`(local.set $o (i32.add (local.get $o) (i32.const 32)))`);
+  for (const u of range(unroll)) out.push(body(16 * u));
+  out.push(
+    `(local.set $o (i32.add (local.get $o) (i32.const ${16 * unroll})))`,
+  );
   out.push(`(br $pairs)))`);
   out.push(`(block $vecDone (loop $vec`);
   out.push(`(br_if $vecDone (i32.ge_u (local.get $o) (local.get $end)))`);
@@ -493,13 +524,22 @@ function dotBlock(p: Precision, rows: number, cols: number): string {
   out.push(`(br_if $tailDone (i32.ge_u (local.get $o) (local.get $rowBytes)))`);
   for (const r of range(rows)) {
     for (const c of range(cols)) {
+      const product =
+        `(${t}.mul (${t}.load (i32.add (local.get $q${r}) (local.get $o))) (${t}.load (i32.add (local.get $k${c}) (local.get $o))))`;
       out.push(
-        `(local.set $s${r}_${c} (${t}.add (local.get $s${r}_${c}) (${t}.mul (${t}.load (i32.add (local.get $q${r}) (local.get $o))) (${t}.load (i32.add (local.get $k${c}) (local.get $o))))))`,
+        transposed
+          ? `(local.set $a${r}_${c} (${p.vec}.replace_lane 0 (local.get $a${r}_${c}) (${t}.add (${p.vec}.extract_lane 0 (local.get $a${r}_${c})) ${product})))`
+          : `(local.set $s${r}_${c} (${t}.add (local.get $s${r}_${c}) ${product}))`,
       );
     }
   }
   out.push(`(local.set $o (i32.add (local.get $o) (i32.const ${p.bytes})))`);
   out.push(`(br $tail)))`);
+  if (transposed) {
+    out.push(...transposedStores(p, rows));
+    out.push(`)`);
+    return out.join("\n");
+  }
   for (const r of range(rows)) {
     for (const c of range(cols)) {
       out.push(
@@ -518,6 +558,40 @@ function dotBlock(p: Precision, rows: number, cols: number): string {
   return out.join("\n");
 }
 
+/**
+ * Emits the stores of a 4-key f32 block: for each query row r, the four
+ * accumulators `$a<r>_0..3` are transposed and added into one vector of the
+ * four horizontal sums, scaled and stored with one v128.store. This takes 6
+ * shuffles and 3 adds per row where four separate reductions take 12 lane
+ * extracts, 12 adds and 4 scalar stores.
+ */
+function transposedStores(p: Precision, rows: number): string[] {
+  const v = p.vec;
+  // Byte indices of i8x16.shuffle: lanes 0..3 of the first operand are bytes 0..15, of the second 16..31.
+  const lanesOf = (lanes: number[]) =>
+    lanes.flatMap((lane) => range(4).map((n) => 4 * lane + n)).join(" ");
+  const shuffle = (lanes: number[], a: string, b: string) =>
+    `(i8x16.shuffle ${lanesOf(lanes)} ${a} ${b})`;
+  const pairSum = (a: string, b: string) =>
+    `(${v}.add ${shuffle([0, 4, 1, 5], a, b)} ${shuffle([2, 6, 3, 7], a, b)})`;
+  const lines = [`(local.set $scalev (${v}.splat (local.get $scale)))`];
+  for (const r of range(rows)) {
+    const a = (c: number) => `(local.get $a${r}_${c})`;
+    // Lanes of $a<r>_0 hold [a0+a2 of keys 0, 1, a1+a3 of keys 0, 1]; likewise $a<r>_2 for keys 2, 3.
+    lines.push(`(local.set $a${r}_0 ${pairSum(a(0), a(1))})`);
+    lines.push(`(local.set $a${r}_2 ${pairSum(a(2), a(3))})`);
+    lines.push(
+      `(v128.store (i32.add (local.get $dst) (i32.mul (local.get $dstRowBytes) (i32.const ${r})))`,
+    );
+    lines.push(
+      `  (${v}.mul (${v}.add ${shuffle([0, 1, 4, 5], a(0), a(2))} ${
+        shuffle([2, 3, 6, 7], a(0), a(2))
+      }) (local.get $scalev)))`,
+    );
+  }
+  return lines;
+}
+
 /** Emits `$scores_rows_R`: R full rows of scores, stepping through the keys in blocks. */
 function scoresRows(p: Precision, rows: number): string {
   const t = p.name;
@@ -526,14 +600,14 @@ function scoresRows(p: Precision, rows: number): string {
   (param $rowBytes i32) (param $dstRowBytes i32) (param $scale ${t})
   (local $j i32)
   (block $blocksDone (loop $blocks
-    (br_if $blocksDone (i32.gt_u (i32.add (local.get $j) (i32.const ${SCORE_COLS})) (local.get $S)))
-    (call $dot_${rows}x${SCORE_COLS}_${t} (local.get $q) (local.get $k) (local.get $dst)
+    (br_if $blocksDone (i32.gt_u (i32.add (local.get $j) (i32.const ${p.scoreCols})) (local.get $S)))
+    (call $dot_${rows}x${p.scoreCols}_${t} (local.get $q) (local.get $k) (local.get $dst)
       (local.get $rowBytes) (local.get $dstRowBytes) (local.get $scale))
-    (local.set $k (i32.add (local.get $k) (i32.mul (local.get $rowBytes) (i32.const ${SCORE_COLS}))))
+    (local.set $k (i32.add (local.get $k) (i32.mul (local.get $rowBytes) (i32.const ${p.scoreCols}))))
     (local.set $dst (i32.add (local.get $dst) (i32.const ${
-    SCORE_COLS * p.bytes
+    p.scoreCols * p.bytes
   })))
-    (local.set $j (i32.add (local.get $j) (i32.const ${SCORE_COLS})))
+    (local.set $j (i32.add (local.get $j) (i32.const ${p.scoreCols})))
     (br $blocks)))
   (block $restDone (loop $rest
     (br_if $restDone (i32.ge_u (local.get $j) (local.get $S)))
@@ -711,7 +785,12 @@ function pvBlock(
   out.push(
     `  (param $wRowBytes i32) (param $vRowBytes i32) (param $dstRowBytes i32) (param $mask i32)`,
   );
-  out.push(`  (local $j i32)`);
+  // f32 only: with 4 lanes a 2x4 block covers 16 columns, so the per-key
+  // pointer updates and branch are a larger share than for f64. Taking two
+  // keys per iteration cut the (4, 512, 64) simd128 time by about 6%
+  // (Deno 2.9, 2-core x86-64 VM).
+  const pairedKeys = !masked && p.lanes === 4;
+  out.push(`  (local $j i32)${pairedKeys ? " (local $v1 i32)" : ""}`);
   for (const r of range(rows)) {
     out.push(`  (local $w${r} i32) (local $x${r} v128)`);
   }
@@ -730,26 +809,56 @@ function pvBlock(
       );
     }
   }
-  out.push(`(block $done (loop $keys`);
-  out.push(`(br_if $done (i32.ge_u (local.get $j) (local.get $n)))`);
-  const step: string[] = [];
-  for (const r of range(rows)) {
-    step.push(`(local.set $x${r} (${p.loadSplat} (local.get $w${r})))`);
-  }
-  for (const c of range(vectors)) {
+  // Adds the weights at byte offset wOffset of each row times the V row at vBase.
+  const keyStep = (wOffset: number, vBase: string) => {
+    const lines: string[] = [];
+    const offset = wOffset === 0 ? "" : ` offset=${wOffset}`;
     for (const r of range(rows)) {
-      step.push(
-        `(local.set $a${r}_${c} ${
-          madd(
-            p,
-            `(local.get $x${r})`,
-            `(v128.load offset=${c * 16} (local.get $v))`,
-            `(local.get $a${r}_${c})`,
-          )
-        })`,
+      lines.push(
+        `(local.set $x${r} (${p.loadSplat}${offset} (local.get $w${r})))`,
       );
     }
+    for (const c of range(vectors)) {
+      for (const r of range(rows)) {
+        lines.push(
+          `(local.set $a${r}_${c} ${
+            madd(
+              p,
+              `(local.get $x${r})`,
+              `(v128.load offset=${c * 16} (local.get ${vBase}))`,
+              `(local.get $a${r}_${c})`,
+            )
+          })`,
+        );
+      }
+    }
+    return lines;
+  };
+  if (pairedKeys) {
+    out.push(`(block $pairsDone (loop $pairs`);
+    out.push(
+      `(br_if $pairsDone (i32.gt_u (i32.add (local.get $j) (i32.const 2)) (local.get $n)))`,
+    );
+    out.push(
+      `(local.set $v1 (i32.add (local.get $v) (local.get $vRowBytes)))`,
+    );
+    out.push(...keyStep(0, "$v"), ...keyStep(p.bytes, "$v1"));
+    for (const r of range(rows)) {
+      out.push(
+        `(local.set $w${r} (i32.add (local.get $w${r}) (i32.const ${
+          2 * p.bytes
+        })))`,
+      );
+    }
+    out.push(
+      `(local.set $v (i32.add (local.get $v1) (local.get $vRowBytes)))`,
+    );
+    out.push(`(local.set $j (i32.add (local.get $j) (i32.const 2)))`);
+    out.push(`(br $pairs)))`);
   }
+  out.push(`(block $done (loop $keys`);
+  out.push(`(br_if $done (i32.ge_u (local.get $j) (local.get $n)))`);
+  const step = keyStep(0, "$v");
   if (masked) {
     out.push(
       `(if (i32.load8_u (i32.add (local.get $mask) (local.get $j))) (then`,
@@ -845,7 +954,7 @@ ${scalarCalls}
 )`;
 }
 
-/** Emits `$scores_block`: scores of `rows` query rows against all S keys, in groups of SCORE_ROWS rows. */
+/** Emits `$scores_block`: scores of `rows` query rows against all S keys, in groups of `p.scoreRows` rows. */
 function scoresBlock(p: Precision): string {
   const t = p.name;
   return `
@@ -853,13 +962,13 @@ function scoresBlock(p: Precision): string {
   (param $rowBytes i32) (param $dstRowBytes i32) (param $scale ${t})
   (local $r i32)
   (block $groupsDone (loop $groups
-    (br_if $groupsDone (i32.gt_u (i32.add (local.get $r) (i32.const ${SCORE_ROWS})) (local.get $rows)))
-    (call $scores_rows_${SCORE_ROWS}_${t}
+    (br_if $groupsDone (i32.gt_u (i32.add (local.get $r) (i32.const ${p.scoreRows})) (local.get $rows)))
+    (call $scores_rows_${p.scoreRows}_${t}
       (i32.add (local.get $q) (i32.mul (local.get $r) (local.get $rowBytes)))
       (local.get $k)
       (i32.add (local.get $dst) (i32.mul (local.get $r) (local.get $dstRowBytes)))
       (local.get $S) (local.get $rowBytes) (local.get $dstRowBytes) (local.get $scale))
-    (local.set $r (i32.add (local.get $r) (i32.const ${SCORE_ROWS})))
+    (local.set $r (i32.add (local.get $r) (i32.const ${p.scoreRows})))
     (br $groups)))
   (block $restDone (loop $rest
     (br_if $restDone (i32.ge_u (local.get $r) (local.get $rows)))
@@ -1232,9 +1341,9 @@ function streamDriver(p: Precision): string {
 
 function precisionModule(p: Precision): string {
   const parts: string[] = [];
-  for (const rows of [SCORE_ROWS, 1]) {
+  for (const rows of [p.scoreRows, 1]) {
     parts.push(
-      dotBlock(p, rows, SCORE_COLS),
+      dotBlock(p, rows, p.scoreCols),
       dotBlock(p, rows, 1),
       scoresRows(p, rows),
     );
