@@ -88,7 +88,7 @@ export function matmul(a: TensorLike, b: TensorLike): Tensor {
   }
 
   const batch = Math.max(batchA, batchB, 1);
-  // Float64 buffers only, so that V8 sees one element type at these loads and
+  // Float64 buffers only, so that V8 meets one element type at these loads and
   // stores. A float32 result is rounded once at the end.
   const out = new Float64Array(batch * m * n);
   const x = castFloatArray(left.data, "float64");
@@ -197,7 +197,7 @@ export function softmax(x: TensorLike): Tensor {
   }
   const n = tensor.shape[tensor.rank - 1];
   // Copies into float64 for either dtype: softmaxRowInPlace also runs inside the
-  // attention kernel, which slows down if it ever sees a Float32Array.
+  // attention kernel, which slows down once it receives a Float32Array.
   const out = new Float64Array(tensor.data);
   const rows = n === 0 ? 0 : out.length / n;
   for (let r = 0; r < rows; r++) softmaxRowInPlace(out, r * n, n);

@@ -220,7 +220,7 @@ function streamTypeScript(
         const n = Math.min(KEY_BLOCK, keyEnd - s0);
         for (let r = 0; r < rows; r++) {
           const t = t0 + r;
-          // Causal: query t sees keys s <= t, the first t - s0 + 1 of this block.
+          // Causal: query t attends to keys s <= t, the first t - s0 + 1 of this block.
           const allowed = causal ? Math.min(n, t - s0 + 1) : n;
           if (allowed <= 0) continue;
           const qRow = (b * T + t) * D;

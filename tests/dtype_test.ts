@@ -299,7 +299,8 @@ for (const backend of BACKENDS) {
           let sum = 0;
           for (let s = 0; s < S; s++) {
             const w = weights.data[row * S + s];
-            assert.ok(w >= 0 && w <= 1, `weight ${w} outside [0, 1]`);
+            assert.ok(w >= 0, `weight ${w} is negative`);
+            assert.ok(w <= 1, `weight ${w} is above 1`);
             sum += w;
           }
           assert.ok(Math.abs(sum - 1) <= 1e-5, `row ${row} sums to ${sum}`);

@@ -1148,7 +1148,7 @@ const STREAM_SCRATCH_ELEMENTS = STREAM_ROWS * STREAM_KEYS + 2 * STREAM_ROWS;
  * acc' = alpha acc + sum exp(s_j - m') v_j. Rescaling happens only when the max
  * grows. Masked scores become -Infinity first, and the masked variant of the
  * weights-times-V pass skips their V rows, so NaN stored there is never read.
- * `$state` holds m then l; `$acc` is the output row.
+ * `$state` contains m then l; `$acc` is the output row.
  */
 function onlineRow(p: Precision): string {
   const t = p.name;
