@@ -24,6 +24,8 @@ import {
   referenceAttention,
   scaledDotProductAttention,
   type Tensor,
+  THREADS_MIN_WORK,
+  threadsReady,
   wasmSimdSupported,
 } from "attention";
 import {
@@ -119,6 +121,18 @@ const ENGINES: Engine[] = [
     }),
   },
   {
+    // The same call held to the calling thread shows what the worker threads add.
+    id: "wasm64-one-thread",
+    shortName: "library on one thread",
+    name: "library, WebAssembly on the calling thread only (`threads: 1`)",
+    dtype: "float64",
+    prepare: ({ q, k, v }) => ({
+      run: () =>
+        scaledDotProductAttention(q, k, v, { backend: "wasm", threads: 1 })
+          .output.data,
+    }),
+  },
+  {
     id: "mathjs",
     shortName: "mathjs",
     name: "mathjs (`referenceAttention`)",
@@ -137,6 +151,21 @@ const ENGINES: Engine[] = [
         scaledDotProductAttention(q32, k32, v32, {
           backend: "wasm",
           dtype: "float32",
+        }).output.data,
+    }),
+  },
+  {
+    id: "wasm32-one-thread",
+    shortName: "library on one thread",
+    name:
+      'library, WebAssembly on the calling thread only (`dtype: "float32", threads: 1`)',
+    dtype: "float32",
+    prepare: ({ q32, k32, v32 }) => ({
+      run: () =>
+        scaledDotProductAttention(q32, k32, v32, {
+          backend: "wasm",
+          dtype: "float32",
+          threads: 1,
         }).output.data,
     }),
   },
@@ -413,6 +442,10 @@ if (numpy === null) {
   );
 }
 
+// Start the library's worker threads first, so that no timed call runs while
+// they start; a program reaches the same state after its first large call.
+const threads = await threadsReady();
+
 const inputs = SHAPES.map(makeInputs);
 const expected = inputs.map(({ q, k, v }) =>
   scaledDotProductAttention(q, k, v, { backend: "typescript" }).output.data
@@ -620,7 +653,7 @@ Measured on ${date} with \`deno task bench:compare\`.
 - Versions: Deno ${Deno.version.deno}, V8 ${Deno.version.v8}, TypeScript ${Deno.version.typescript}; ${numpyLine}; TensorFlow.js ${TFJS_VERSION} (tfjs-core, tfjs-backend-cpu, tfjs-backend-wasm).
 - Method: every engine runs ${WARMUP_CALLS} warm-up calls per shape, then the median of at least ${MIN_TIMED_CALLS} timed calls and ${TIME_BUDGET_MS} ms. A cell that lists call counts used fewer, because one call took seconds. NumPy's script warms up 10 calls and takes the median of at least 20 calls and 1 s.
 - Each cell is the engine's median time divided by NumPy's median time for the same dtype and shape (lower is better), with the median in ms.
-- The library's JavaScript engines run on one thread. OpenBLAS may use the thread count listed above. TensorFlow.js's WebAssembly backend runs its single-threaded SIMD binary, because it finds no multithreaded WebAssembly support under Deno.
+- Threads: the library's WebAssembly rows split each call with at least ${THREADS_MIN_WORK} query-key pairs (B * T * S) across ${threads} threads, the default on this machine; every shape here but (2, 10, 64) is that large. The rows marked \`threads: 1\` run the same calls on the calling thread only. The TypeScript kernel and mathjs run on one thread. OpenBLAS may use the thread count listed above. TensorFlow.js's WebAssembly backend runs its single-threaded SIMD binary, because it finds no multithreaded WebAssembly support under Deno.
 
 ### float64
 
@@ -634,7 +667,7 @@ ${dtypeTable("float32")}
 
 ### Targets
 
-"Library" is \`scaledDotProductAttention\` with \`backend: "wasm"\` in each dtype, which is what \`backend: "auto"\` runs at these shapes when the runtime supports WebAssembly SIMD128. The library is compared with JavaScript engines of its own dtype only. Every figure comes from the run above.
+"Library" is \`scaledDotProductAttention\` with \`backend: "wasm"\` and the default threads in each dtype, which is what \`backend: "auto"\` runs at these shapes when the runtime supports WebAssembly SIMD128. The library is compared with JavaScript engines of its own dtype only. Every figure comes from the run above.
 
 ${targetTable}
 <!-- compare:end -->`;

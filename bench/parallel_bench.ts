@@ -6,7 +6,9 @@
  * minimum milliseconds (at least 15 timed calls or 1 s per case, after 5
  * warm-up calls) at (B, T = S, D = Dv) = (8, 128, 64), (4, 512, 64) and
  * (1, 2048, 64):
- * - `scaledDotProductAttention`: the materialising WebAssembly path, output and weights;
+ * - `scaledDotProductAttention`: the materialising WebAssembly path, output
+ *   and weights, on the calling thread only (`threads: 1`) and with its
+ *   default worker threads (see lib/threads.ts);
  * - `attentionOutput` with `streaming: true`: one thread, output only;
  * - `attentionParallel` with every worker the hardware reports, forced on
  *   with `minWork: 0`.
@@ -20,6 +22,7 @@
 
 import { scaledDotProductAttention } from "../lib/attention.ts";
 import { attentionParallel, closeWorkers } from "../lib/parallel.ts";
+import { stopThreads, threadsReady } from "../lib/threads.ts";
 import { attentionOutput } from "../lib/streaming.ts";
 import { Tensor } from "../lib/tensor.ts";
 
@@ -58,20 +61,22 @@ async function minimumMs(fn: () => unknown): Promise<number> {
 }
 
 async function compareShapes(workers: number): Promise<void> {
+  const threads = await threadsReady();
   console.log(
-    `Minimum ms, Deno ${Deno.version.deno}, ${workers} workers, causal: false.\n`,
+    `Minimum ms, Deno ${Deno.version.deno}, ${workers} workers, ${threads} threads, causal: false.\n`,
   );
   console.log(
-    "| (B, T = S, D) | materialising | streaming, 1 thread | streaming, workers | workers speedup |",
+    "| (B, T = S, D) | materialising, 1 thread | materialising, threads | streaming, 1 thread | streaming, workers | workers speedup |",
   );
-  console.log("| --- | ---: | ---: | ---: | ---: |");
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: |");
   for (const [B, T, D] of SHAPES) {
     const q = randomTensor([B, T, D], 1);
     const k = randomTensor([B, T, D], 2);
     const v = randomTensor([B, T, D], 3);
     const materialising = await minimumMs(() =>
-      scaledDotProductAttention(q, k, v)
+      scaledDotProductAttention(q, k, v, { threads: 1 })
     );
+    const threaded = await minimumMs(() => scaledDotProductAttention(q, k, v));
     const single = await minimumMs(() =>
       attentionOutput(q, k, v, { streaming: true })
     );
@@ -80,8 +85,10 @@ async function compareShapes(workers: number): Promise<void> {
     );
     console.log(
       `| (${B}, ${T}, ${D}) | ${materialising.toFixed(2)} | ${
-        single.toFixed(2)
-      } | ${parallel.toFixed(2)} | ${(single / parallel).toFixed(2)} |`,
+        threaded.toFixed(2)
+      } | ${single.toFixed(2)} | ${parallel.toFixed(2)} | ${
+        (single / parallel).toFixed(2)
+      } |`,
     );
   }
 }
@@ -116,5 +123,6 @@ if (import.meta.main) {
     else await compareShapes(workers);
   } finally {
     closeWorkers();
+    stopThreads();
   }
 }

@@ -23,6 +23,7 @@ import {
   attentionWasmF32,
   wasmSimdSupported,
 } from "./wasm_backend.ts";
+import { checkThreads, getThreads } from "./threads.ts";
 
 export type { AttentionBackend } from "./attention_args.ts";
 
@@ -55,6 +56,15 @@ export interface AttentionOptions {
    * float32 and float64 tensors is rejected.
    */
   dtype?: DType;
+  /**
+   * Maximum number of threads that the WebAssembly backend uses, the calling
+   * one included. The default, and the upper limit, is {@linkcode getThreads},
+   * which is the number of cores unless changed by `setThreads`. Calls with at least `THREADS_MIN_WORK` query-key
+   * pairs (B * T * S) split their query rows between the calling thread and
+   * worker threads, with results identical to one thread. 1 stays on the
+   * calling thread. The TypeScript backend always runs on the calling thread.
+   */
+  threads?: number;
 }
 
 /** Result of {@linkcode scaledDotProductAttention}, whose three tensors have the dtype computed in. */
@@ -71,7 +81,7 @@ export interface AttentionResult {
   readonly scores: Tensor;
 }
 
-const OPTION_NAMES = ["mask", "causal", "scale", "backend", "dtype"];
+const OPTION_NAMES = ["mask", "causal", "scale", "backend", "dtype", "threads"];
 
 /**
  * Computes scaled dot-product attention: `output = softmax(Q K^T / sqrt(d_k)) V`.
@@ -103,7 +113,7 @@ const OPTION_NAMES = ["mask", "causal", "scale", "backend", "dtype"];
  * @param query Queries Q, shape (B, T, D) or (T, D).
  * @param key Keys K, shape (B, S, D) or (S, D).
  * @param value Values V, shape (B, S, Dv) or (S, Dv).
- * @param options `mask`, `causal`, `scale`, `backend` and `dtype`; see {@linkcode AttentionOptions}.
+ * @param options `mask`, `causal`, `scale`, `backend`, `dtype` and `threads`; see {@linkcode AttentionOptions}.
  * @returns `output` (B, T, Dv), `weights` (B, T, S) and `scores` (B, T, S), all with
  *   the dtype computed in.
  * @throws {ShapeError} If a rank is not 2 or 3, ranks differ, an axis has length 0,
@@ -192,6 +202,9 @@ export function scaledDotProductAttention(
   const shapeDims = { batch, queries: T, keys: S, width: D, valueWidth: Dv };
   const lead = args.sizes.rank === 3 ? [batch] : [];
   const backend = options.backend ?? "auto";
+  const threads = options.threads === undefined
+    ? getThreads()
+    : checkThreads(OPERATION, options.threads);
 
   if (
     backend === "wasm" || (backend === "auto" && wasmFits(shapeDims, dtype))
@@ -202,7 +215,7 @@ export function scaledDotProductAttention(
       causal,
       shapeDims,
     );
-    const wasmOptions = { mask: wasmMask, maskBatched: batched };
+    const wasmOptions = { mask: wasmMask, maskBatched: batched, threads };
     const result = unmasked
       ? attentionWasmCheckingFinite(
         q.data,

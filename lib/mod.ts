@@ -116,6 +116,13 @@ export {
   type StreamingAttentionOptions,
 } from "./streaming.ts";
 export {
+  getThreads,
+  setThreads,
+  stopThreads,
+  THREADS_MIN_WORK,
+  threadsReady,
+} from "./threads.ts";
+export {
   attentionParallel,
   closeWorkers,
   PARALLEL_MIN_WORK,

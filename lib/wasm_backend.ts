@@ -1,22 +1,29 @@
 /**
  * Scaled dot-product attention on WebAssembly SIMD128 kernels, in f64 and f32.
  *
- * The kernels come from `wasm/kernels.ts` and are embedded as base64 by
- * `wasm/build.ts`, so loading them reads no file. One module instance is
- * created on first use (see `selectWasmKernels` for the two variants), and
- * its memory grows to fit the largest call so far and never shrinks.
- * Inputs are copied into that memory and results are copied out, so the
- * returned arrays belong to the caller and stay valid after later calls,
- * unless the caller asks for views (`WasmAttentionOptions.views`).
+ * The kernels and their memory are loaded by `wasm_kernels.ts`. Inputs are
+ * copied into that memory and results are copied out, so the returned arrays
+ * belong to the caller and stay valid after later calls, unless the caller
+ * asks for views (`WasmAttentionOptions.views`). Calls with at least
+ * `THREADS_MIN_WORK` query-key pairs split their query rows between the
+ * calling thread and worker threads (see `threads.ts`).
  *
  * @module
  */
 
 import { describeValue } from "./errors.ts";
+import { checkThreads, getThreads, runJob } from "./threads.ts";
 import {
-  ATTENTION_RELAXED_WASM_BASE64,
-  ATTENTION_WASM_BASE64,
-} from "./wasm/attention_wasm.ts";
+  loadKernels,
+  MAX_MEMORY_BYTES,
+  reserveMemory,
+} from "./wasm_kernels.ts";
+
+export {
+  selectWasmKernels,
+  type WasmKernelVariant,
+  wasmSimdSupported,
+} from "./wasm_kernels.ts";
 
 /** Results of one attention call; every array is row-major. */
 export interface WasmAttentionResult<A extends Float64Array | Float32Array> {
@@ -45,161 +52,19 @@ export interface WasmAttentionOptions {
   /**
    * Whether to return views into the kernels' memory instead of new arrays.
    * Default false. Views skip allocating and copying the results. For 32 MB
-   * of weights, shape (1, 2048, 2048), that copy took about 12 ms of CPU time
-   * next to 49 ms for the kernels, on a 2-core AMD EPYC (Zen 4) with Deno 2.9. A view is overwritten by the next call of `attentionWasm` or
-   * `attentionWasmF32`, and detached when a later call grows the memory.
+   * of weights, shape (1, 2048, 2048), that copy took about 12 ms of CPU
+   * time next to 45 ms for the kernels on one thread, on a 2-core AMD EPYC
+   * (Zen 4) with Deno 2.9. A view is overwritten by the next call of
+   * `attentionWasm` or `attentionWasmF32`, and a view of a memory that is
+   * not shared is detached when a later call grows the memory.
    */
   readonly views?: boolean;
-}
-
-type KernelFunction = (
-  q: number,
-  k: number,
-  v: number,
-  out: number,
-  scores: number,
-  weights: number,
-  mask: number,
-  T: number,
-  S: number,
-  D: number,
-  Dv: number,
-  scale: number,
-) => void;
-
-interface KernelExports {
-  readonly memory: WebAssembly.Memory;
-  /** First byte of memory that the module does not use for its own data. */
-  readonly heap_base: WebAssembly.Global;
-  readonly attention_f64: KernelFunction;
-  readonly attention_f32: KernelFunction;
-  /** Returns 1 when the `n` elements at byte address `ptr` are all finite, else 0. */
-  readonly all_finite_f64: (ptr: number, n: number) => number;
-  /** f32 version of `all_finite_f64`. */
-  readonly all_finite_f32: (ptr: number, n: number) => number;
-}
-
-/** Bytes of one WebAssembly memory page. */
-const PAGE_BYTES = 65536;
-/** Largest memory a wasm32 module can address: 65536 pages of 64 KiB. */
-const MAX_MEMORY_BYTES = 65536 * PAGE_BYTES;
-
-/** Kernel module variants: `relaxed-simd` adds fused multiply-add to `simd128`. */
-export type WasmKernelVariant = "simd128" | "relaxed-simd";
-
-const KERNEL_BASE64: Record<WasmKernelVariant, string> = {
-  "simd128": ATTENTION_WASM_BASE64,
-  "relaxed-simd": ATTENTION_RELAXED_WASM_BASE64,
-};
-
-const binaries = new Map<WasmKernelVariant, Uint8Array<ArrayBuffer>>();
-const supported = new Map<WasmKernelVariant, boolean>();
-let preferred: WasmKernelVariant | "auto" = "auto";
-let kernels: { variant: WasmKernelVariant; exports: KernelExports } | null =
-  null;
-
-function binary(variant: WasmKernelVariant): Uint8Array<ArrayBuffer> {
-  let bytes = binaries.get(variant);
-  if (bytes === undefined) {
-    bytes = Uint8Array.from(
-      atob(KERNEL_BASE64[variant]),
-      (c) => c.charCodeAt(0),
-    );
-    binaries.set(variant, bytes);
-  }
-  return bytes;
-}
-
-function variantSupported(variant: WasmKernelVariant): boolean {
-  let result = supported.get(variant);
-  if (result === undefined) {
-    result = typeof WebAssembly === "object" &&
-      WebAssembly.validate(binary(variant));
-    supported.set(variant, result);
-  }
-  return result;
-}
-
-/**
- * Tests whether this runtime supports WebAssembly SIMD128, which the kernels need.
- *
- * @returns True when the SIMD128 kernel module validates.
- *
- * @example Usage
- * ```ts
- * import { wasmSimdSupported } from "attention";
- * import assert from "node:assert/strict";
- *
- * assert.equal(typeof wasmSimdSupported(), "boolean");
- * ```
- */
-export function wasmSimdSupported(): boolean {
-  return variantSupported("simd128");
-}
-
-/**
- * Chooses the kernel module that later calls use, and loads it.
- *
- * `"auto"`, the default, takes `relaxed-simd` where the runtime validates it
- * and `simd128` otherwise. Changing the choice drops the current instance and
- * its memory; repeating it does nothing. The two give results that differ only by rounding
- * (fused multiply-add rounds once), so tests and benchmarks force each one.
- *
- * @param variant Variant to use, or `"auto"`.
- * @returns The variant now in use.
- * @throws {Error} If the runtime does not support the requested variant.
- *
- * @example Usage
- * ```ts
- * import { selectWasmKernels } from "attention";
- * import assert from "node:assert/strict";
- *
- * assert.equal(selectWasmKernels("simd128"), "simd128");
- * selectWasmKernels("auto");
- * ```
- */
-export function selectWasmKernels(
-  variant: WasmKernelVariant | "auto",
-): WasmKernelVariant {
-  if (
-    variant !== "auto" && variant !== "simd128" && variant !== "relaxed-simd"
-  ) {
-    throw new RangeError(
-      `selectWasmKernels: \`variant\` must be "auto", "simd128" or "relaxed-simd", received ${
-        String(variant)
-      }.`,
-    );
-  }
-  // Keep the instance, and with it V8's optimised code, when nothing changes.
-  if (variant !== preferred) {
-    preferred = variant;
-    kernels = null;
-  }
-  return loadKernels().variant;
-}
-
-function loadKernels(): { variant: WasmKernelVariant; exports: KernelExports } {
-  if (kernels !== null) return kernels;
-  const variant = preferred === "auto"
-    ? (variantSupported("relaxed-simd") ? "relaxed-simd" : "simd128")
-    : preferred;
-  if (!variantSupported(variant)) {
-    throw new Error(
-      `attentionWasm: this runtime does not support WebAssembly ${
-        variant === "simd128" ? "SIMD128" : "relaxed SIMD"
-      }, ` +
-        `which the ${variant} kernels need. ` +
-        (variant === "simd128"
-          ? "Use the TypeScript attention instead, or a runtime with SIMD128 (Deno 1.9+, Node 16.4+)."
-          : 'Call selectWasmKernels("auto") to use the SIMD128 kernels.'),
-    );
-  }
-  const instance = new WebAssembly.Instance(
-    new WebAssembly.Module(binary(variant)),
-    {},
-  );
-  kernels = { variant, exports: instance.exports as unknown as KernelExports };
-  return kernels;
+  /**
+   * Maximum number of threads, the calling one included. Default and upper
+   * limit `getThreads()`. Calls below `THREADS_MIN_WORK` query-key pairs
+   * (B * T * S) use one.
+   */
+  readonly threads?: number;
 }
 
 function checkSize(operation: string, name: string, value: number): void {
@@ -285,6 +150,9 @@ function runAttention<A extends FloatArray>(
   const maskBatched = options.maskBatched ?? false;
   const wantScores = options.wantScores ?? false;
   const views = options.views ?? false;
+  const threads = options.threads === undefined
+    ? getThreads()
+    : checkThreads(operation, options.threads);
   if (mask !== null) {
     if (!(mask instanceof Uint8Array)) {
       throw new TypeError(
@@ -299,7 +167,7 @@ function runAttention<A extends FloatArray>(
     } else checkLength(operation, "mask", mask.length, "T * S", T * S);
   }
 
-  const exports = loadKernels().exports;
+  const { exports } = loadKernels();
   const e = ArrayType.BYTES_PER_ELEMENT;
   // heap_base is above 0, so a zero pointer can mean "no mask".
   const qAt = exports.heap_base.value as number;
@@ -320,22 +188,13 @@ function runAttention<A extends FloatArray>(
     );
   }
 
-  const memory = exports.memory;
-  if (memory.buffer.byteLength < end) {
-    try {
-      memory.grow(Math.ceil((end - memory.buffer.byteLength) / PAGE_BYTES));
-    } catch (error) {
-      checkFinite?.();
-      throw new RangeError(
-        `${operation}: growing WebAssembly memory to ${end} bytes failed (${
-          String(error)
-        }). ` +
-          `Split the batch into smaller calls.`,
-      );
-    }
+  let buffer: ArrayBuffer;
+  try {
+    buffer = reserveMemory(operation, exports.memory, end);
+  } catch (error) {
+    checkFinite?.();
+    throw error;
   }
-  // The memory is not shared, so its buffer is a plain ArrayBuffer.
-  const buffer = memory.buffer as ArrayBuffer;
   const heap = new ArrayType(buffer);
   heap.set(q, qAt / e);
   heap.set(k, kAt / e);
@@ -355,24 +214,23 @@ function runAttention<A extends FloatArray>(
     }
   }
 
-  const kernel = exports[kernelName];
-  for (let b = 0; b < B; b++) {
-    const weights = weightsAt + b * T * S * e;
-    kernel(
-      qAt + b * T * D * e,
-      kAt + b * S * D * e,
-      vAt + b * S * Dv * e,
-      outAt + b * T * Dv * e,
-      wantScores ? scoresAt + b * T * S * e : weights,
-      weights,
-      mask === null ? 0 : maskAt + (maskBatched ? b * T * S : 0),
-      T,
-      S,
-      D,
-      Dv,
-      scale,
-    );
-  }
+  runJob({
+    f32: kernelName === "attention_f32" ? 1 : 0,
+    qAt,
+    kAt,
+    vAt,
+    outAt,
+    weightsAt,
+    scoresAt: wantScores ? scoresAt : 0,
+    maskAt: mask === null ? 0 : maskAt,
+    maskBatched: maskBatched ? 1 : 0,
+    B,
+    T,
+    S,
+    D,
+    Dv,
+    scale,
+  }, threads);
 
   // A new array filled by set() beat slice() for the f32 results of
   // (2, 10, 64) attention, about 6.5 against 7.4 us per call, and tied for

@@ -3,7 +3,7 @@
  * `attention_stream_f64` from `wasm/kernels.ts`.
  *
  * This module keeps its own instance of the kernel module, separate from the
- * one in `wasm_backend.ts`, so a streaming call never grows or overwrites the
+ * one in `wasm_kernels.ts`, so a streaming call never grows or overwrites the
  * memory that views returned by `attentionWasm` point into. Like that one, the
  * instance memory grows to fit the largest call so far and never shrinks.
  *

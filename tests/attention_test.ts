@@ -558,7 +558,7 @@ const badInputs: {
     run: () => scaledDotProductAttention(q3, q3, q3, { casual: true } as never),
     error: TypeError,
     message:
-      /unknown option `casual`. Valid options are mask, causal, scale, backend and dtype/,
+      /unknown option `casual`. Valid options are mask, causal, scale, backend, dtype and threads/,
   },
   {
     name: "unknown backend",

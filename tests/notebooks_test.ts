@@ -430,6 +430,13 @@ Deno.test("scaling notebook measures and draws", async () => {
   assert.ok(Number(difference[1]) < 1e-12, `outputs differ: ${difference[1]}`);
 
   const workers = streamText(cellById(notebook, "workers"));
+  assert.match(
+    workers,
+    new RegExp(
+      `scaledDotProductAttention, ${navigator.hardwareConcurrency} threads +\\d+\\.\\d ms`,
+    ),
+  );
+  assert.match(workers, /output and weights identical: true/);
   assert.match(workers, /outputs identical: true/);
   assert.match(workers, /closeWorkers\(\) terminated \d+ workers/);
 });

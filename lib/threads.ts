@@ -1,0 +1,368 @@
+/**
+ * Worker threads that share the WebAssembly kernels' memory, so that one
+ * synchronous attention call can use more than one core.
+ *
+ * The calling thread hands each ready worker a range of query rows through a
+ * small block of shared memory, computes its own range, and then waits with
+ * `Atomics.wait` until every worker has finished. The results are the same
+ * bytes as on one thread, because every query row is computed by the same
+ * kernel whichever thread runs it.
+ *
+ * Workers start in the background on the first call that is large enough.
+ * That call, and any other made before they are ready, runs on the calling
+ * thread alone, and `threadsReady` waits for them. The workers do not keep
+ * the process alive, and `stopThreads` ends them.
+ *
+ * @module
+ */
+
+import { loadKernels } from "./wasm_kernels.ts";
+import { encodeJob, JOB_LENGTH, type RowJob, runRows } from "./wasm_rows.ts";
+import {
+  CONTROL,
+  type ThreadWorkerData,
+  threadWorkerSource,
+} from "./threads_worker.ts";
+
+/**
+ * Smallest B * T * S for which attention uses worker threads. Smaller calls
+ * run on the calling thread, where waking a worker costs more than it saves.
+ *
+ * Measured with `deno run -A bench/threads_bench.ts` on an idle 2-core AMD
+ * EPYC (Zen 4), Deno 2.9.6, D = Dv = 64; see docs/benchmarks.md.
+ *
+ * NOTE: tuned on one 2-core machine; on more cores the break-even point may differ.
+ */
+export const THREADS_MIN_WORK = 2 ** 15;
+
+const {
+  STATE,
+  READY,
+  IDLE,
+  POSTED,
+  FAILED,
+  STARTING,
+  RUNNING,
+  BROKEN,
+  JOB_OFFSET,
+  MESSAGE_OFFSET,
+  BYTES,
+} = CONTROL;
+
+interface ThreadWorker {
+  readonly worker: { terminate(): unknown };
+  readonly control: Int32Array;
+  readonly job: Float64Array;
+  readonly message: Uint8Array;
+}
+
+interface Pool {
+  readonly memory: WebAssembly.Memory;
+  readonly workers: ThreadWorker[];
+  /** Settles when every worker has started or failed to start. */
+  readonly started: Promise<void>;
+}
+
+let minWork = THREADS_MIN_WORK;
+let lastThreads = 0;
+let pool: Pool | null = null;
+let maxThreads = defaultThreads();
+let waitAllowed: boolean | undefined;
+
+function defaultThreads(): number {
+  const cores = typeof navigator === "object"
+    ? navigator.hardwareConcurrency
+    : undefined;
+  return typeof cores === "number" && Number.isInteger(cores) && cores > 0
+    ? cores
+    : 1;
+}
+
+/** Tests whether this thread may block in `Atomics.wait`, which browsers forbid on their main thread. */
+function canWait(): boolean {
+  if (waitAllowed === undefined) {
+    try {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+      waitAllowed = true;
+    } catch {
+      waitAllowed = false;
+    }
+  }
+  return waitAllowed;
+}
+
+/**
+ * Checks a thread count given by a caller.
+ *
+ * @throws {RangeError} If `threads` is not a positive integer.
+ */
+export function checkThreads(operation: string, threads: unknown): number {
+  if (
+    typeof threads !== "number" || !Number.isInteger(threads) || threads < 1
+  ) {
+    throw new RangeError(
+      `${operation}: \`threads\` must be a positive integer, received ${
+        String(threads)
+      }. Pass 1 to stay on the calling thread, or leave it out to use up to getThreads() threads.`,
+    );
+  }
+  return threads;
+}
+
+/**
+ * Sets how many threads attention may use, the calling one included. 1 keeps
+ * every call on the calling thread. The default is
+ * `navigator.hardwareConcurrency`. A call's own `threads` option can lower
+ * the count for that call but not raise it, because the pool has
+ * `threads - 1` workers. A change ends the running workers.
+ *
+ * @param threads Positive integer.
+ * @returns The previous setting.
+ * @throws {RangeError} If `threads` is not a positive integer.
+ *
+ * @example Usage
+ * ```ts
+ * import { getThreads, setThreads } from "attention";
+ * import assert from "node:assert/strict";
+ *
+ * const previous = setThreads(1);
+ * assert.equal(getThreads(), 1);
+ * setThreads(previous);
+ * ```
+ */
+export function setThreads(threads: number): number {
+  const previous = maxThreads;
+  maxThreads = checkThreads("setThreads", threads);
+  // The pool has maxThreads - 1 workers, so a new count needs a new pool,
+  // which the next large call starts.
+  if (maxThreads !== previous) stopThreads();
+  return previous;
+}
+
+/**
+ * Returns how many threads attention may use by default, the calling one included.
+ *
+ * @returns The setting of `setThreads`, `navigator.hardwareConcurrency` unless changed.
+ *
+ * @example Usage
+ * ```ts
+ * import { getThreads } from "attention";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(getThreads() >= 1);
+ * ```
+ */
+export function getThreads(): number {
+  return maxThreads;
+}
+
+function startPool(memory: WebAssembly.Memory, module: WebAssembly.Module) {
+  const workers: ThreadWorker[] = [];
+  const count = maxThreads - 1;
+  const started = (async () => {
+    let WorkerClass: typeof import("node:worker_threads").Worker;
+    try {
+      ({ Worker: WorkerClass } = await import("node:worker_threads"));
+    } catch {
+      return;
+    }
+    const url = threadWorkerSource();
+    const waits: Promise<void>[] = [];
+    for (let i = 0; i < count; i++) {
+      const buffer = new SharedArrayBuffer(BYTES);
+      const control = new Int32Array(buffer, 0, 4);
+      const workerData: ThreadWorkerData = { module, memory, control: buffer };
+      let worker;
+      try {
+        worker = new WorkerClass(url, { workerData });
+      } catch {
+        return;
+      }
+      const entry: ThreadWorker = {
+        worker,
+        control,
+        job: new Float64Array(
+          buffer,
+          JOB_OFFSET,
+          (MESSAGE_OFFSET - JOB_OFFSET) / 8,
+        ),
+        message: new Uint8Array(buffer, MESSAGE_OFFSET),
+      };
+      // A worker that cannot start, or ends, is never handed work again.
+      const broken = () => {
+        Atomics.store(control, READY, BROKEN);
+        Atomics.notify(control, READY);
+      };
+      worker.on("error", (error: unknown) => {
+        console.warn(
+          `attention: worker thread ${i + 1} failed (${String(error)}); ` +
+            `attention continues on the remaining threads.`,
+        );
+        broken();
+      });
+      worker.on("exit", broken);
+      workers.push(entry);
+      // The worker keeps the process alive only while it starts, because a
+      // pending Atomics.waitAsync does not, and callers may await `started`.
+      waits.push(
+        (async () => {
+          const result = Atomics.waitAsync(control, READY, STARTING);
+          if (result.async) await result.value;
+          worker.unref();
+        })(),
+      );
+    }
+    await Promise.all(waits);
+  })();
+  return { memory, workers, started };
+}
+
+/**
+ * Returns the pool for the current kernels and starts it if needed. Returns
+ * null when this runtime or the settings allow only one thread.
+ */
+function currentPool(): Pool | null {
+  const kernels = loadKernels();
+  if (!kernels.shared || maxThreads < 2 || !canWait()) return null;
+  if (pool !== null && pool.memory !== kernels.exports.memory) stopThreads();
+  pool ??= startPool(kernels.exports.memory, kernels.module);
+  return pool;
+}
+
+/**
+ * Starts the worker threads if they are not running, and waits until they
+ * can take work. Attention calls made before then run on the calling
+ * thread, so call this first when the first large call should use them too,
+ * as benchmarks do.
+ *
+ * @returns The number of threads that attention can use now, the calling one included.
+ *
+ * @example Usage
+ * ```ts
+ * import { stopThreads, threadsReady } from "attention";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(await threadsReady() >= 1);
+ * stopThreads();
+ * ```
+ */
+export async function threadsReady(): Promise<number> {
+  const current = currentPool();
+  if (current === null) return 1;
+  await current.started;
+  return 1 + readyWorkers(current).length;
+}
+
+/**
+ * Ends the worker threads. Later large calls start new ones. Tests use it to
+ * leave no thread behind; a program need not call it, because the workers
+ * do not keep the process alive.
+ *
+ * @returns The number of workers ended.
+ *
+ * @example Usage
+ * ```ts
+ * import { stopThreads } from "attention";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(typeof stopThreads(), "number");
+ * ```
+ */
+export function stopThreads(): number {
+  if (pool === null) return 0;
+  const { workers } = pool;
+  pool = null;
+  for (const { worker, control } of workers) {
+    Atomics.store(control, READY, BROKEN);
+    worker.terminate();
+  }
+  return workers.length;
+}
+
+function readyWorkers(current: Pool): ThreadWorker[] {
+  return current.workers.filter((w) =>
+    Atomics.load(w.control, READY) === RUNNING
+  );
+}
+
+/**
+ * Runs rows 0 to B * T of `job` on up to `threads` threads: the calling
+ * thread and the ready workers, with equal shares of the rows. Returns when
+ * every share is done.
+ *
+ * @throws {Error} If a worker failed, with its error message.
+ */
+export function runJob(job: RowJob, threads: number): void {
+  const rows = job.B * job.T;
+  const work = rows * job.S;
+  const kernels = loadKernels().exports;
+  const current = threads > 1 && work >= minWork ? currentPool() : null;
+  const helpers = current === null
+    ? []
+    : readyWorkers(current).slice(0, Math.min(threads, rows) - 1);
+  lastThreads = helpers.length + 1;
+
+  if (helpers.length === 0) {
+    runRows(kernels, encodeJob(job), 0, rows);
+    return;
+  }
+
+  const numbers = encodeJob(job);
+  const shares = helpers.length + 1;
+  const boundary = (i: number) => Math.round((rows * i) / shares);
+  helpers.forEach((helper, i) => {
+    helper.job.set(numbers);
+    helper.job[JOB_LENGTH] = boundary(i + 1);
+    helper.job[JOB_LENGTH + 1] = boundary(i + 2);
+    Atomics.store(helper.control, STATE, POSTED);
+    Atomics.notify(helper.control, STATE);
+  });
+
+  let failure: string | null = null;
+  try {
+    runRows(kernels, numbers, 0, boundary(1));
+  } finally {
+    // Wait for every worker even when this thread's share threw, because the
+    // workers are still writing to the memory.
+    for (const helper of helpers) {
+      while (Atomics.load(helper.control, STATE) === POSTED) {
+        Atomics.wait(helper.control, STATE, POSTED);
+      }
+      if (Atomics.load(helper.control, STATE) === FAILED) {
+        const length = helper.message.indexOf(0);
+        failure ??= new TextDecoder().decode(
+          helper.message.slice(0, length < 0 ? undefined : length),
+        );
+      }
+      Atomics.store(helper.control, STATE, IDLE);
+    }
+  }
+
+  if (failure !== null) {
+    throw new Error(
+      `attention: a worker thread failed: ${failure}. ` +
+        `Pass \`threads: 1\` to compute on the calling thread alone, and report the shapes of the call as a bug.`,
+    );
+  }
+}
+
+/**
+ * Returns how many threads the last attention call on the WebAssembly
+ * kernels used, the calling one included, for tests. Not part of the public API.
+ */
+export function threadsUsedLastCall(): number {
+  return lastThreads;
+}
+
+/**
+ * Sets the smallest B * T * S that uses worker threads, for benchmarks and
+ * tests that measure or exercise the threads below `THREADS_MIN_WORK`. Not
+ * part of the public API.
+ *
+ * @returns The previous value.
+ */
+export function setThreadsMinWork(work: number): number {
+  const previous = minWork;
+  minWork = work;
+  return previous;
+}

@@ -1,0 +1,109 @@
+/**
+ * The code of the worker threads started by `threads.ts`.
+ *
+ * Workers run `serveThread` from a `data:` URL module built by
+ * `threadWorkerSource`, so starting one reads no file and needs no
+ * permission. A worker instantiates the kernel module on the shared memory
+ * it is given, marks itself ready in its control block, and then waits for
+ * jobs there. Each job is a range of query rows. The worker runs it with
+ * `runRows` and then marks the job done, or failed with a message.
+ *
+ * @module
+ */
+
+import { JOB_LENGTH, type RowKernels, runRows } from "./wasm_rows.ts";
+
+/** Data that `threads.ts` passes to each worker. */
+export interface ThreadWorkerData {
+  /** The compiled kernel module, instantiated with the shared memory. */
+  readonly module: WebAssembly.Module;
+  /** The kernels' shared memory. */
+  readonly memory: WebAssembly.Memory;
+  /** The worker's control block, laid out as `CONTROL` describes. */
+  readonly control: SharedArrayBuffer;
+}
+
+/**
+ * Layout of a control block: Int32 slots `STATE` and `READY`, then from
+ * byte `JOB_OFFSET` the encoded job followed by its first and end row as
+ * f64 numbers, then from byte `MESSAGE_OFFSET` an error message in UTF-8.
+ */
+export const CONTROL = {
+  STATE: 0,
+  READY: 1,
+  /** STATE values: set by the calling thread (IDLE, POSTED) or the worker (DONE, FAILED). */
+  IDLE: 0,
+  POSTED: 1,
+  DONE: 2,
+  FAILED: 3,
+  /** READY values. */
+  STARTING: 0,
+  RUNNING: 1,
+  BROKEN: 2,
+  JOB_OFFSET: 16,
+  JOB_LENGTH,
+  MESSAGE_OFFSET: 256,
+  BYTES: 1280,
+} as const;
+
+/**
+ * Serves jobs forever on the worker thread. Like `runRows`, it runs from its
+ * source text, so it uses only its parameters and JavaScript built-ins.
+ */
+export function serveThread(
+  data: ThreadWorkerData,
+  run: typeof runRows,
+  layout: typeof CONTROL,
+): void {
+  const control = new Int32Array(data.control, 0, 4);
+  const slots = (layout.MESSAGE_OFFSET - layout.JOB_OFFSET) / 8;
+  const numbers = new Float64Array(data.control, layout.JOB_OFFSET, slots);
+  const message = new Uint8Array(data.control, layout.MESSAGE_OFFSET);
+  let kernels: RowKernels;
+  try {
+    kernels = new WebAssembly.Instance(data.module, {
+      env: { memory: data.memory },
+    }).exports as unknown as RowKernels;
+  } catch {
+    Atomics.store(control, layout.READY, layout.BROKEN);
+    Atomics.notify(control, layout.READY);
+    return;
+  }
+  Atomics.store(control, layout.READY, layout.RUNNING);
+  Atomics.notify(control, layout.READY);
+  for (;;) {
+    const state = Atomics.load(control, layout.STATE);
+    if (state !== layout.POSTED) {
+      Atomics.wait(control, layout.STATE, state);
+      continue;
+    }
+    let result: number = layout.DONE;
+    try {
+      const job = numbers.subarray(0, layout.JOB_LENGTH);
+      const start = numbers[layout.JOB_LENGTH];
+      const end = numbers[layout.JOB_LENGTH + 1];
+      run(kernels, job, start, end);
+    } catch (error) {
+      const text = new TextEncoder().encode(String(error));
+      message.fill(0);
+      message.set(text.subarray(0, message.length - 1));
+      result = layout.FAILED;
+    }
+    Atomics.store(control, layout.STATE, result);
+    Atomics.notify(control, layout.STATE);
+  }
+}
+
+/**
+ * Returns the worker module as a `data:` URL: `serveThread` and `runRows`
+ * from their source text, called with the worker's data and `CONTROL`.
+ */
+export function threadWorkerSource(): URL {
+  const source = [
+    'import { workerData } from "node:worker_threads";',
+    `(${serveThread.toString()})(workerData, ${runRows.toString()}, ${
+      JSON.stringify(CONTROL)
+    });`,
+  ].join("\n");
+  return new URL(`data:text/javascript,${encodeURIComponent(source)}`);
+}
