@@ -75,8 +75,8 @@ export interface AttentionResult {
   readonly weights: Tensor;
   /**
    * Scaled scores `Q K^T * scale`, shape (B, T, S); masked positions are `-Infinity`.
-   * The WebAssembly backend computes them on first access, so code that reads
-   * only the output and weights does not pay for a third (B, T, S) array.
+   * Both backends compute them on first access, so code that reads only the
+   * output and weights does not pay for a third (B, T, S) array.
    */
   readonly scores: Tensor;
 }
@@ -201,6 +201,22 @@ export function scaledDotProductAttention(
 
   const shapeDims = { batch, queries: T, keys: S, width: D, valueWidth: Dv };
   const lead = args.sizes.rank === 3 ? [batch] : [];
+  const scoresOnDemand = () =>
+    new Tensor(
+      castFloatArray(
+        computeScores(
+          castFloatArray(q.data, "float64"),
+          castFloatArray(k.data, "float64"),
+          shapeDims,
+          scale,
+          maskData,
+          maskStride,
+          causal,
+        ),
+        dtype,
+      ),
+      [...lead, T, S],
+    );
   const backend = options.backend ?? "auto";
   const threads = options.threads === undefined
     ? getThreads()
@@ -255,35 +271,21 @@ export function scaledDotProductAttention(
         scale,
         wasmOptions,
       );
-    let scores: Tensor | null = null;
-    return {
-      output: new Tensor(result.output, [...lead, T, Dv]),
-      weights: new Tensor(result.weights, [...lead, T, S]),
-      get scores(): Tensor {
-        if (scores === null) {
-          const data = computeScores(
-            castFloatArray(q.data, "float64"),
-            castFloatArray(k.data, "float64"),
-            shapeDims,
-            scale,
-            maskData,
-            maskStride,
-            causal,
-          );
-          scores = new Tensor(castFloatArray(data, dtype), [...lead, T, S]);
-        }
-        return scores;
-      },
-    };
+    return withLazyScores(
+      new Tensor(result.output, [...lead, T, Dv]),
+      new Tensor(result.weights, [...lead, T, S]),
+      scoresOnDemand,
+    );
   }
 
   // The kernel only ever receives Float64Array buffers. Passing Float32Array too
   // made V8's element accesses polymorphic: once a process had run both dtypes,
   // float64 at (4, 256, 256, 64) went from about 16 ms to 33 ms (Deno 2.9, x86-64).
   if (unmasked) requireFiniteInputs(OPERATION, args);
-  const scores = new Float64Array(batch * T * S);
   const weights = new Float64Array(batch * T * S);
   const output = new Float64Array(batch * T * Dv);
+  // The kernel writes the scores into the weights array and turns them into
+  // weights in place, which saves allocating and filling a (B, T, S) array.
   attentionKernel(
     castFloatArray(q.data, "float64"),
     castFloatArray(k.data, "float64"),
@@ -294,15 +296,32 @@ export function scaledDotProductAttention(
     maskStride,
     causal,
     {
-      scores,
+      scores: weights,
       weights,
       output,
     },
   );
+  return withLazyScores(
+    new Tensor(castFloatArray(output, dtype), [...lead, T, Dv]),
+    new Tensor(castFloatArray(weights, dtype), [...lead, T, S]),
+    scoresOnDemand,
+  );
+}
+
+/** Returns a result whose `scores` are made by `makeScores` on first access and then kept. */
+function withLazyScores(
+  output: Tensor,
+  weights: Tensor,
+  makeScores: () => Tensor,
+): AttentionResult {
+  let scores: Tensor | null = null;
   return {
-    output: new Tensor(castFloatArray(output, dtype), [...lead, T, Dv]),
-    weights: new Tensor(castFloatArray(weights, dtype), [...lead, T, S]),
-    scores: new Tensor(castFloatArray(scores, dtype), [...lead, T, S]),
+    output,
+    weights,
+    get scores(): Tensor {
+      scores ??= makeScores();
+      return scores;
+    },
   };
 }
 
@@ -389,7 +408,7 @@ export interface AttentionDims {
 
 /** Output buffers that {@linkcode attentionKernel} fills. */
 export interface AttentionBuffers {
-  /** (B, T, S) scaled scores. */
+  /** (B, T, S) scaled scores. It may be the `weights` array, which then ends up holding the weights. */
   scores: Float64Array;
   /** (B, T, S) softmax weights. */
   weights: Float64Array;
@@ -433,7 +452,9 @@ export function attentionKernel(
       for (; t + 4 <= T; t += 4) {
         const row = (b * T + t) * S;
         scoreBlock(q, k, qBatch + t * D, kBatch, S, D, scale, scores, row);
-        weights.set(scores.subarray(row, row + 4 * S), row);
+        if (scores !== weights) {
+          weights.set(scores.subarray(row, row + 4 * S), row);
+        }
         for (let r = 0; r < 4; r++) softmaxRowInPlace(weights, row + r * S, S);
         accumulateBlock(
           weights,
@@ -462,7 +483,9 @@ export function attentionKernel(
       }
 
       // Softmax over the keys; a fully masked row becomes zeros, not NaN.
-      for (let s = 0; s < S; s++) weights[row + s] = scores[row + s];
+      if (scores !== weights) {
+        for (let s = 0; s < S; s++) weights[row + s] = scores[row + s];
+      }
       softmaxRowInPlace(weights, row, S);
 
       // Output: sum over s of weight(t, s) * v_s. Zero weights are skipped, so the
