@@ -16,8 +16,14 @@
  * @module
  */
 
-import { loadKernels } from "./wasm_kernels.ts";
-import { encodeJob, JOB_LENGTH, type RowJob, runRows } from "./wasm_rows.ts";
+import { loadSharedKernels } from "./wasm_kernels.ts";
+import {
+  encodeJob,
+  JOB_LENGTH,
+  type RowJob,
+  type RowKernels,
+  runRows,
+} from "./wasm_rows.ts";
 import {
   CONTROL,
   type ThreadWorkerData,
@@ -65,6 +71,8 @@ interface Pool {
 
 let minWork = THREADS_MIN_WORK;
 let lastThreads = 0;
+/** The encoded job of the calling thread, reused by every call. */
+const ownJob = new Float64Array(JOB_LENGTH);
 let pool: Pool | null = null;
 let maxThreads = defaultThreads();
 let waitAllowed: boolean | undefined;
@@ -222,8 +230,9 @@ function startPool(memory: WebAssembly.Memory, module: WebAssembly.Module) {
  * null when this runtime or the settings allow only one thread.
  */
 function currentPool(): Pool | null {
-  const kernels = loadKernels();
-  if (!kernels.shared || maxThreads < 2 || !canWait()) return null;
+  if (maxThreads < 2 || !canWait()) return null;
+  const kernels = loadSharedKernels();
+  if (kernels === null) return null;
   if (pool !== null && pool.memory !== kernels.exports.memory) stopThreads();
   pool ??= startPool(kernels.exports.memory, kernels.module);
   return pool;
@@ -286,32 +295,45 @@ function readyWorkers(current: Pool): ThreadWorker[] {
 }
 
 /**
+ * Tests whether a call with `work` query-key pairs (B * T * S) and at most
+ * `threads` threads should run on the shared kernels and be split across
+ * worker threads. Starts the workers in the background when it should.
+ */
+export function shouldSplit(work: number, threads: number): boolean {
+  return threads > 1 && work >= minWork && currentPool() !== null;
+}
+
+/**
  * Runs rows 0 to B * T of `job` on up to `threads` threads: the calling
  * thread and the ready workers, with equal shares of the rows. Returns when
- * every share is done.
+ * every share is done. `kernels` must be the shared kernels whenever
+ * `shouldSplit` is true for the job, because the workers run on their memory.
  *
  * @throws {Error} If a worker failed, with its error message.
  */
-export function runJob(job: RowJob, threads: number): void {
+export function runJob(
+  kernels: RowKernels,
+  job: RowJob,
+  threads: number,
+): void {
   const rows = job.B * job.T;
   const work = rows * job.S;
-  const kernels = loadKernels().exports;
-  const current = threads > 1 && work >= minWork ? currentPool() : null;
+  const current = shouldSplit(work, threads) ? currentPool() : null;
   const helpers = current === null
     ? []
     : readyWorkers(current).slice(0, Math.min(threads, rows) - 1);
   lastThreads = helpers.length + 1;
 
+  encodeJob(job, ownJob);
   if (helpers.length === 0) {
-    runRows(kernels, encodeJob(job), 0, rows);
+    runRows(kernels, ownJob, 0, rows);
     return;
   }
 
-  const numbers = encodeJob(job);
   const shares = helpers.length + 1;
   const boundary = (i: number) => Math.round((rows * i) / shares);
   helpers.forEach((helper, i) => {
-    helper.job.set(numbers);
+    helper.job.set(ownJob);
     helper.job[JOB_LENGTH] = boundary(i + 1);
     helper.job[JOB_LENGTH + 1] = boundary(i + 2);
     Atomics.store(helper.control, STATE, POSTED);
@@ -320,7 +342,7 @@ export function runJob(job: RowJob, threads: number): void {
 
   let failure: string | null = null;
   try {
-    runRows(kernels, numbers, 0, boundary(1));
+    runRows(kernels, ownJob, 0, boundary(1));
   } finally {
     // Wait for every worker even when this thread's share threw, because the
     // workers are still writing to the memory.

@@ -12,9 +12,10 @@
  */
 
 import { describeValue } from "./errors.ts";
-import { checkThreads, getThreads, runJob } from "./threads.ts";
+import { checkThreads, getThreads, runJob, shouldSplit } from "./threads.ts";
 import {
   loadKernels,
+  loadSharedKernels,
   MAX_MEMORY_BYTES,
   reserveMemory,
 } from "./wasm_kernels.ts";
@@ -54,9 +55,10 @@ export interface WasmAttentionOptions {
    * Default false. Views skip allocating and copying the results. For 32 MB
    * of weights, shape (1, 2048, 2048), that copy took about 12 ms of CPU
    * time next to 45 ms for the kernels on one thread, on a 2-core AMD EPYC
-   * (Zen 4) with Deno 2.9. A view is overwritten by the next call of
-   * `attentionWasm` or `attentionWasmF32`, and a view of a memory that is
-   * not shared is detached when a later call grows the memory.
+   * (Zen 4) with Deno 2.9. A later call of `attentionWasm` or
+   * `attentionWasmF32` may overwrite a view. Calls split across threads and
+   * calls on one thread use two different memories, and a view of the
+   * unshared one is detached when a later call grows that memory.
    */
   readonly views?: boolean;
   /**
@@ -167,7 +169,10 @@ function runAttention<A extends FloatArray>(
     } else checkLength(operation, "mask", mask.length, "T * S", T * S);
   }
 
-  const { exports } = loadKernels();
+  // Calls that the worker threads share run on the kernels in shared memory;
+  // the rest keep to the unshared ones, which copy their data faster.
+  const split = shouldSplit(B * T * S, threads);
+  const { exports } = split ? loadSharedKernels()! : loadKernels();
   const e = ArrayType.BYTES_PER_ELEMENT;
   // heap_base is above 0, so a zero pointer can mean "no mask".
   const qAt = exports.heap_base.value as number;
@@ -214,7 +219,7 @@ function runAttention<A extends FloatArray>(
     }
   }
 
-  runJob({
+  runJob(exports, {
     f32: kernelName === "attention_f32" ? 1 : 0,
     qAt,
     kAt,
@@ -230,7 +235,7 @@ function runAttention<A extends FloatArray>(
     D,
     Dv,
     scale,
-  }, threads);
+  }, split ? threads : 1);
 
   // A new array filled by set() beat slice() for the f32 results of
   // (2, 10, 64) attention, about 6.5 against 7.4 us per call, and tied for

@@ -2,14 +2,13 @@
  * Loads the WebAssembly SIMD128 attention kernels and owns their memory.
  *
  * The kernels come from `wasm/kernels.ts` and are embedded as base64 by
- * `wasm/build.ts`, so loading them reads no file. One module instance is
- * created on first use (see `selectWasmKernels` for the two variants), and
- * its memory grows to fit the largest call so far and never shrinks.
- *
- * Where the runtime can share WebAssembly memory between threads, the
- * instance imports a shared memory, so that worker threads can instantiate
- * the same module on it (see `threads.ts`). Elsewhere the instance defines
- * its own memory.
+ * `wasm/build.ts`, so loading them reads no file. Two module instances are
+ * created on first use (see `selectWasmKernels` for the two variants). Calls
+ * on the calling thread alone use one with a memory of its own. Calls split
+ * across worker threads use one on a shared memory, which the workers
+ * instantiate the same module on (see `threads.ts`); it exists only where the
+ * runtime can share WebAssembly memory. Each memory grows to fit the largest
+ * call so far that used it, and never shrinks.
  *
  * @module
  */
@@ -67,6 +66,7 @@ const binaries = new Map<string, Uint8Array<ArrayBuffer>>();
 const supported = new Map<WasmKernelVariant, boolean>();
 let preferred: WasmKernelVariant | "auto" = "auto";
 let kernels: LoadedKernels | null = null;
+let sharedKernels: LoadedKernels | null = null;
 let sharedMemory: boolean | undefined;
 
 function decode(base64: string): Uint8Array<ArrayBuffer> {
@@ -125,9 +125,10 @@ export function wasmSimdSupported(): boolean {
  * Chooses the kernel module that later calls use, and loads it.
  *
  * `"auto"`, the default, takes `relaxed-simd` where the runtime validates it
- * and `simd128` otherwise. Changing the choice drops the current instance and
- * its memory, and the next call that would use worker threads ends the old
- * ones and starts new ones on the new memory. Repeating a choice does nothing. The two give results that differ only by rounding (fused
+ * and `simd128` otherwise. Changing the choice drops the current instances
+ * and their memories, and the next call that would use worker threads ends
+ * the old ones and starts new ones on the new memory. Repeating a choice
+ * does nothing. The two give results that differ only by rounding (fused
  * multiply-add rounds once), so tests and benchmarks force each one.
  *
  * @param variant Variant to use, or `"auto"`.
@@ -159,17 +160,13 @@ export function selectWasmKernels(
   if (variant !== preferred) {
     preferred = variant;
     kernels = null;
+    sharedKernels = null;
   }
   return loadKernels().variant;
 }
 
-/**
- * Returns the loaded kernels, instantiating the preferred variant on first use.
- *
- * @throws {Error} If the runtime does not support the variant.
- */
-export function loadKernels(): LoadedKernels {
-  if (kernels !== null) return kernels;
+/** Returns the variant that `"auto"` or the caller's choice selects, or throws if it is unsupported. */
+function chosenVariant(): WasmKernelVariant {
   const variant = preferred === "auto"
     ? (variantSupported("relaxed-simd") ? "relaxed-simd" : "simd128")
     : preferred;
@@ -184,29 +181,57 @@ export function loadKernels(): LoadedKernels {
           : 'Call selectWasmKernels("auto") to use the SIMD128 kernels.'),
     );
   }
-  const shared = sharedMemorySupported();
-  const module = new WebAssembly.Module(
-    decode((shared ? SHARED_KERNEL_BASE64 : KERNEL_BASE64)[variant]),
-  );
-  const imports: WebAssembly.Imports = shared
-    ? {
-      env: {
-        memory: new WebAssembly.Memory({
-          initial: 1,
-          maximum: MAX_MEMORY_BYTES / PAGE_BYTES,
-          shared: true,
-        }),
-      },
-    }
-    : {};
-  const instance = new WebAssembly.Instance(module, imports);
+  return variant;
+}
+
+/**
+ * Returns the kernels on a memory of their own, which calls on the calling
+ * thread alone use, instantiating the preferred variant on first use.
+ *
+ * @throws {Error} If the runtime does not support the variant.
+ */
+export function loadKernels(): LoadedKernels {
+  if (kernels !== null) return kernels;
+  const variant = chosenVariant();
+  const module = new WebAssembly.Module(decode(KERNEL_BASE64[variant]));
+  const instance = new WebAssembly.Instance(module, {});
   kernels = {
     variant,
     module,
     exports: instance.exports as unknown as KernelExports,
-    shared,
+    shared: false,
   };
   return kernels;
+}
+
+/**
+ * Returns the kernels on a shared memory, which calls split across worker
+ * threads use, or null where the runtime cannot share WebAssembly memory.
+ *
+ * Calls on one thread keep to `loadKernels`, because V8 copies into and out
+ * of a SharedArrayBuffer with relaxed atomic copies, which added about 0.5
+ * us to a (2, 10, 64) call (Deno 2.9.6, 2-core AMD EPYC).
+ *
+ * @throws {Error} If the runtime does not support the variant.
+ */
+export function loadSharedKernels(): LoadedKernels | null {
+  if (sharedKernels !== null) return sharedKernels;
+  if (!sharedMemorySupported()) return null;
+  const variant = chosenVariant();
+  const module = new WebAssembly.Module(decode(SHARED_KERNEL_BASE64[variant]));
+  const memory = new WebAssembly.Memory({
+    initial: 1,
+    maximum: MAX_MEMORY_BYTES / PAGE_BYTES,
+    shared: true,
+  });
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
+  sharedKernels = {
+    variant,
+    module,
+    exports: instance.exports as unknown as KernelExports,
+    shared: true,
+  };
+  return sharedKernels;
 }
 
 /**
@@ -219,9 +244,10 @@ export function reserveMemory(
   memory: WebAssembly.Memory,
   bytes: number,
 ): ArrayBuffer {
-  if (memory.buffer.byteLength < bytes) {
+  const buffer = memory.buffer;
+  if (buffer.byteLength < bytes) {
     try {
-      memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / PAGE_BYTES));
+      memory.grow(Math.ceil((bytes - buffer.byteLength) / PAGE_BYTES));
     } catch (error) {
       throw new RangeError(
         `${operation}: growing WebAssembly memory to ${bytes} bytes failed (${
@@ -231,7 +257,7 @@ export function reserveMemory(
       );
     }
   }
-  // A shared memory's buffer is a SharedArrayBuffer; typed arrays read and
+  // A shared memory's buffer is a SharedArrayBuffer. Typed arrays read and
   // write it the same way, and the library never transfers or detaches it.
-  return memory.buffer as ArrayBuffer;
+  return (buffer.byteLength < bytes ? memory.buffer : buffer) as ArrayBuffer;
 }

@@ -14,7 +14,7 @@ import {
   attentionWasmF32,
   selectWasmKernels,
 } from "../lib/wasm_backend.ts";
-import { loadKernels } from "../lib/wasm_kernels.ts";
+import { loadSharedKernels } from "../lib/wasm_kernels.ts";
 
 const CORES = navigator.hardwareConcurrency;
 
@@ -261,7 +261,7 @@ Deno.test("worker errors reach the caller", async () => {
       16,
       0.25,
     );
-    const { exports } = loadKernels();
+    const { exports } = loadSharedKernels()!;
     const base = exports.heap_base.value as number;
     const bytes = exports.memory.buffer.byteLength;
     // Rows are 64 KiB of f64 queries; every row after the first half lies
@@ -287,7 +287,7 @@ Deno.test("worker errors reach the caller", async () => {
     };
     await withThreadsForEverySize(() => {
       assert.throws(
-        () => runJob(job, 2),
+        () => runJob(exports, job, 2),
         /attention: a worker thread failed: RuntimeError: memory access out of bounds/,
       );
       const T = 300;
