@@ -22,6 +22,7 @@ import {
   JOB_LENGTH,
   type RowJob,
   type RowKernels,
+  runChunks,
   runRows,
 } from "./wasm_rows.ts";
 import {
@@ -46,9 +47,10 @@ const {
   READY,
   IDLE,
   POSTED,
+  RUNNING,
   FAILED,
   STARTING,
-  RUNNING,
+  STARTED,
   BROKEN,
   JOB_OFFSET,
   MESSAGE_OFFSET,
@@ -65,6 +67,8 @@ interface ThreadWorker {
 interface Pool {
   readonly memory: WebAssembly.Memory;
   readonly workers: ThreadWorker[];
+  /** Int32 counter that the threads of a job claim rows from (see `runChunks`). */
+  readonly counter: Int32Array;
   /** Settles when every worker has started or failed to start. */
   readonly started: Promise<void>;
 }
@@ -164,9 +168,13 @@ export function getThreads(): number {
   return maxThreads;
 }
 
-function startPool(memory: WebAssembly.Memory, module: WebAssembly.Module) {
+function startPool(
+  memory: WebAssembly.Memory,
+  module: WebAssembly.Module,
+): Pool {
   const workers: ThreadWorker[] = [];
   const count = maxThreads - 1;
+  const counterBuffer = new SharedArrayBuffer(4);
   const started = (async () => {
     let WorkerClass: typeof import("node:worker_threads").Worker;
     try {
@@ -179,7 +187,12 @@ function startPool(memory: WebAssembly.Memory, module: WebAssembly.Module) {
     for (let i = 0; i < count; i++) {
       const buffer = new SharedArrayBuffer(BYTES);
       const control = new Int32Array(buffer, 0, 4);
-      const workerData: ThreadWorkerData = { module, memory, control: buffer };
+      const workerData: ThreadWorkerData = {
+        module,
+        memory,
+        control: buffer,
+        counter: counterBuffer,
+      };
       let worker;
       try {
         worker = new WorkerClass(url, { workerData });
@@ -222,7 +235,12 @@ function startPool(memory: WebAssembly.Memory, module: WebAssembly.Module) {
     }
     await Promise.all(waits);
   })();
-  return { memory, workers, started };
+  return {
+    memory,
+    workers,
+    counter: new Int32Array(counterBuffer),
+    started,
+  };
 }
 
 /**
@@ -290,7 +308,7 @@ export function stopThreads(): number {
 
 function readyWorkers(current: Pool): ThreadWorker[] {
   return current.workers.filter((w) =>
-    Atomics.load(w.control, READY) === RUNNING
+    Atomics.load(w.control, READY) === STARTED
   );
 }
 
@@ -305,9 +323,14 @@ export function shouldSplit(work: number, threads: number): boolean {
 
 /**
  * Runs rows 0 to B * T of `job` on up to `threads` threads: the calling
- * thread and the ready workers, with equal shares of the rows. Returns when
- * every share is done. `kernels` must be the shared kernels whenever
- * `shouldSplit` is true for the job, because the workers run on their memory.
+ * thread and the ready workers, which claim chunks of rows from a shared
+ * counter until none are left (see `runChunks`). Returns when every row is
+ * done. `kernels` must be the shared kernels whenever `shouldSplit` is true
+ * for the job, because the workers run on their memory.
+ *
+ * A worker that has not claimed the job when the rows run out is taken off
+ * it, so a worker that wakes late never delays the call. `callerWorks` false
+ * leaves every row to the workers, for tests of a worker's failure.
  *
  * @throws {Error} If a worker failed, with its error message.
  */
@@ -315,6 +338,7 @@ export function runJob(
   kernels: RowKernels,
   job: RowJob,
   threads: number,
+  callerWorks = true,
 ): void {
   const rows = job.B * job.T;
   const work = rows * job.S;
@@ -325,38 +349,50 @@ export function runJob(
   lastThreads = helpers.length + 1;
 
   encodeJob(job, ownJob);
-  if (helpers.length === 0) {
+  if (current === null || helpers.length === 0) {
     runRows(kernels, ownJob, 0, rows);
     return;
   }
 
+  // Chunks of whole 16-row blocks of the kernel, about 4 per thread, so the
+  // threads end within about one chunk of each other.
   const shares = helpers.length + 1;
-  const boundary = (i: number) => Math.round((rows * i) / shares);
-  helpers.forEach((helper, i) => {
+  const chunk = Math.max(16, Math.ceil(rows / (4 * shares) / 16) * 16);
+  Atomics.store(current.counter, 0, 0);
+  for (const helper of helpers) {
     helper.job.set(ownJob);
-    helper.job[JOB_LENGTH] = boundary(i + 1);
-    helper.job[JOB_LENGTH + 1] = boundary(i + 2);
+    helper.job[JOB_LENGTH] = rows;
+    helper.job[JOB_LENGTH + 1] = chunk;
     Atomics.store(helper.control, STATE, POSTED);
     Atomics.notify(helper.control, STATE);
-  });
+  }
 
   let failure: string | null = null;
   try {
-    runRows(kernels, ownJob, 0, boundary(1));
+    if (callerWorks) runChunks(kernels, ownJob, current.counter, rows, chunk);
   } finally {
-    // Wait for every worker even when this thread's share threw, because the
-    // workers are still writing to the memory.
+    // Wait for every worker that claimed the job, even when this thread's
+    // share threw, because those workers are still writing to the memory.
     for (const helper of helpers) {
-      while (Atomics.load(helper.control, STATE) === POSTED) {
-        Atomics.wait(helper.control, STATE, POSTED);
+      const { control } = helper;
+      if (
+        callerWorks &&
+        Atomics.compareExchange(control, STATE, POSTED, IDLE) === POSTED
+      ) {
+        continue;
       }
-      if (Atomics.load(helper.control, STATE) === FAILED) {
+      for (;;) {
+        const state = Atomics.load(control, STATE);
+        if (state !== POSTED && state !== RUNNING) break;
+        Atomics.wait(control, STATE, state);
+      }
+      if (Atomics.load(control, STATE) === FAILED) {
         const length = helper.message.indexOf(0);
         failure ??= new TextDecoder().decode(
           helper.message.slice(0, length < 0 ? undefined : length),
         );
       }
-      Atomics.store(helper.control, STATE, IDLE);
+      Atomics.store(control, STATE, IDLE);
     }
   }
 

@@ -11,7 +11,12 @@
  * @module
  */
 
-import { JOB_LENGTH, type RowKernels, runRows } from "./wasm_rows.ts";
+import {
+  JOB_LENGTH,
+  type RowKernels,
+  runChunks,
+  runRows,
+} from "./wasm_rows.ts";
 
 /** Data that `threads.ts` passes to each worker. */
 export interface ThreadWorkerData {
@@ -21,24 +26,31 @@ export interface ThreadWorkerData {
   readonly memory: WebAssembly.Memory;
   /** The worker's control block, laid out as `CONTROL` describes. */
   readonly control: SharedArrayBuffer;
+  /** The pool's row counter, an Int32 that every thread claims rows from. */
+  readonly counter: SharedArrayBuffer;
 }
 
 /**
  * Layout of a control block: Int32 slots `STATE` and `READY`, then from
- * byte `JOB_OFFSET` the encoded job followed by its first and end row as
- * f64 numbers, then from byte `MESSAGE_OFFSET` an error message in UTF-8.
+ * byte `JOB_OFFSET` the encoded job followed by its row count and chunk size
+ * as f64 numbers, then from byte `MESSAGE_OFFSET` an error message in UTF-8.
  */
 export const CONTROL = {
   STATE: 0,
   READY: 1,
-  /** STATE values: set by the calling thread (IDLE, POSTED) or the worker (DONE, FAILED). */
+  /**
+   * STATE values. The calling thread posts a job (POSTED), and takes it back
+   * (IDLE) if the worker has not claimed it (RUNNING) by the time every row
+   * is done. A worker that claimed the job ends it with DONE or FAILED.
+   */
   IDLE: 0,
   POSTED: 1,
   DONE: 2,
   FAILED: 3,
+  RUNNING: 4,
   /** READY values. */
   STARTING: 0,
-  RUNNING: 1,
+  STARTED: 1,
   BROKEN: 2,
   JOB_OFFSET: 16,
   JOB_LENGTH,
@@ -52,10 +64,11 @@ export const CONTROL = {
  */
 export function serveThread(
   data: ThreadWorkerData,
-  run: typeof runRows,
+  run: typeof runChunks,
   layout: typeof CONTROL,
 ): void {
   const control = new Int32Array(data.control, 0, 4);
+  const counter = new Int32Array(data.counter, 0, 1);
   const slots = (layout.MESSAGE_OFFSET - layout.JOB_OFFSET) / 8;
   const numbers = new Float64Array(data.control, layout.JOB_OFFSET, slots);
   const message = new Uint8Array(data.control, layout.MESSAGE_OFFSET);
@@ -69,7 +82,7 @@ export function serveThread(
     Atomics.notify(control, layout.READY);
     return;
   }
-  Atomics.store(control, layout.READY, layout.RUNNING);
+  Atomics.store(control, layout.READY, layout.STARTED);
   Atomics.notify(control, layout.READY);
   for (;;) {
     const state = Atomics.load(control, layout.STATE);
@@ -77,12 +90,20 @@ export function serveThread(
       Atomics.wait(control, layout.STATE, state);
       continue;
     }
+    // The calling thread may have taken the job back in the meantime.
+    const claimed = Atomics.compareExchange(
+      control,
+      layout.STATE,
+      layout.POSTED,
+      layout.RUNNING,
+    );
+    if (claimed !== layout.POSTED) continue;
     let result: number = layout.DONE;
     try {
       const job = numbers.subarray(0, layout.JOB_LENGTH);
-      const start = numbers[layout.JOB_LENGTH];
-      const end = numbers[layout.JOB_LENGTH + 1];
-      run(kernels, job, start, end);
+      const rows = numbers[layout.JOB_LENGTH];
+      const chunk = numbers[layout.JOB_LENGTH + 1];
+      run(kernels, job, counter, rows, chunk);
     } catch (error) {
       const text = new TextEncoder().encode(String(error));
       message.fill(0);
@@ -95,13 +116,16 @@ export function serveThread(
 }
 
 /**
- * Returns the worker module as a `data:` URL: `serveThread` and `runRows`
- * from their source text, called with the worker's data and `CONTROL`.
+ * Returns the worker module as a `data:` URL: `runRows`, `runChunks` and
+ * `serveThread` from their source text, and a call of `serveThread` with the
+ * worker's data and `CONTROL`.
  */
 export function threadWorkerSource(): URL {
   const source = [
     'import { workerData } from "node:worker_threads";',
-    `(${serveThread.toString()})(workerData, ${runRows.toString()}, ${
+    runRows.toString(),
+    runChunks.toString(),
+    `(${serveThread.toString()})(workerData, runChunks, ${
       JSON.stringify(CONTROL)
     });`,
   ].join("\n");

@@ -135,3 +135,27 @@ export function runRows(
     row += rows;
   }
 }
+
+/**
+ * Claims ranges of `chunk` rows of an encoded job from `counter[0]` with
+ * `Atomics.add` and runs them, until all `rows` rows are claimed. Every
+ * thread that works on a job runs this on the same counter, so a thread that
+ * starts late, or runs slowly because other programs share its core, takes
+ * fewer ranges instead of holding up the others.
+ *
+ * Worker threads run this from its source text together with `runRows`, so
+ * it refers to nothing else outside its parameters.
+ */
+export function runChunks(
+  kernels: RowKernels,
+  job: Float64Array,
+  counter: Int32Array,
+  rows: number,
+  chunk: number,
+): void {
+  for (;;) {
+    const start = Atomics.add(counter, 0, chunk);
+    if (start >= rows) return;
+    runRows(kernels, job, start, Math.min(start + chunk, rows));
+  }
+}

@@ -264,8 +264,9 @@ Deno.test("worker errors reach the caller", async () => {
     const { exports } = loadSharedKernels()!;
     const base = exports.heap_base.value as number;
     const bytes = exports.memory.buffer.byteLength;
-    // Rows are 64 KiB of f64 queries; every row after the first half lies
-    // past the end of memory, so only the workers' shares trap.
+    // Rows are 64 KiB of f64 queries, and the second half of them lies past
+    // the end of memory. runJob's last argument leaves every row to the
+    // worker, so the worker traps.
     const D = 8192;
     const rows = 2 * Math.floor((bytes - base) / (D * 8));
     const job = {
@@ -287,7 +288,7 @@ Deno.test("worker errors reach the caller", async () => {
     };
     await withThreadsForEverySize(() => {
       assert.throws(
-        () => runJob(exports, job, 2),
+        () => runJob(exports, job, 2, false),
         /attention: a worker thread failed: RuntimeError: memory access out of bounds/,
       );
       const T = 300;
