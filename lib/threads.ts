@@ -2,9 +2,10 @@
  * Worker threads that share the WebAssembly kernels' memory, so that one
  * synchronous attention call can use more than one core.
  *
- * The calling thread hands each ready worker a range of query rows through a
- * small block of shared memory, computes its own range, and then waits with
- * `Atomics.wait` until every worker has finished. The results are the same
+ * The calling thread posts the job to each ready worker through a small block
+ * of shared memory. Then it and the workers claim chunks of query rows from a
+ * shared counter until none are left, and the calling thread waits with
+ * `Atomics.wait` for every worker that took part. The results are the same
  * bytes as on one thread, because every query row is computed by the same
  * kernel whichever thread runs it.
  *
@@ -74,6 +75,7 @@ interface Pool {
 }
 
 let minWork = THREADS_MIN_WORK;
+let callerWorksByDefault = true;
 let lastThreads = 0;
 /** The encoded job of the calling thread, reused by every call. */
 const ownJob = new Float64Array(JOB_LENGTH);
@@ -196,8 +198,14 @@ function startPool(
       let worker;
       try {
         worker = new WorkerClass(url, { workerData });
-      } catch {
-        return;
+      } catch (error) {
+        console.warn(
+          `attention: starting worker thread ${i + 1} failed (${
+            String(error)
+          }); ` +
+            `attention continues on the threads already started.`,
+        );
+        break;
       }
       const entry: ThreadWorker = {
         worker,
@@ -330,7 +338,8 @@ export function shouldSplit(work: number, threads: number): boolean {
  *
  * A worker that has not claimed the job when the rows run out is taken off
  * it, so a worker that wakes late never delays the call. `callerWorks` false
- * leaves every row to the workers, for tests of a worker's failure.
+ * leaves every row to the workers, for tests of the workers' results and
+ * failures; it defaults to the setting of `setCallerWorks`.
  *
  * @throws {Error} If a worker failed, with its error message.
  */
@@ -338,7 +347,7 @@ export function runJob(
   kernels: RowKernels,
   job: RowJob,
   threads: number,
-  callerWorks = true,
+  callerWorks = callerWorksByDefault,
 ): void {
   const rows = job.B * job.T;
   const work = rows * job.S;
@@ -410,6 +419,19 @@ export function runJob(
  */
 export function threadsUsedLastCall(): number {
   return lastThreads;
+}
+
+/**
+ * Sets whether the calling thread computes rows of the calls it splits, for
+ * tests that need every row computed by the workers. Not part of the public
+ * API.
+ *
+ * @returns The previous value.
+ */
+export function setCallerWorks(works: boolean): boolean {
+  const previous = callerWorksByDefault;
+  callerWorksByDefault = works;
+  return previous;
 }
 
 /**

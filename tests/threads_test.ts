@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { RandomState, scaledDotProductAttention } from "../lib/mod.ts";
 import {
   getThreads,
   runJob,
+  setCallerWorks,
   setThreads,
   setThreadsMinWork,
   stopThreads,
@@ -188,6 +190,72 @@ for (const [name, B, T, S, D, Dv] of SHAPES) {
       });
     });
   }
+}
+
+for (const callerWorks of [true, false]) {
+  const who = callerWorks ? "all threads" : "workers only";
+  Deno.test(`threaded results match one thread: random, ${who}`, async () => {
+    const sizes = fc.record({
+      B: fc.integer({ min: 1, max: 4 }),
+      T: fc.integer({ min: 1, max: 40 }),
+      S: fc.integer({ min: 1, max: 60 }),
+      D: fc.integer({ min: 1, max: 20 }),
+      Dv: fc.integer({ min: 1, max: 12 }),
+      f32: fc.boolean(),
+      maskKind: fc.constantFrom("none", "shared", "batched"),
+      seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+    });
+    await withThreadsForEverySize(async () => {
+      const ready = await threadsReady();
+      const previous = setCallerWorks(callerWorks);
+      try {
+        fc.assert(
+          fc.property(sizes, ({ B, T, S, D, Dv, f32, maskKind, seed }) => {
+            const q = uniform(B * T * D, seed);
+            const k = uniform(B * S * D, seed + 1);
+            const v = uniform(B * S * Dv, seed + 2);
+            const maskLength = maskKind === "batched" ? B * T * S : T * S;
+            const mask = maskKind === "none" ? null : Uint8Array.from(
+              new RandomState(seed + 3).rand(maskLength).data,
+              (x) => x < 0.6 ? 1 : 0,
+            );
+            const run = (threads: number) => {
+              const options = {
+                mask,
+                maskBatched: maskKind === "batched",
+                wantScores: true,
+                threads,
+              };
+              return f32
+                ? attentionWasmF32(
+                  Float32Array.from(q),
+                  Float32Array.from(k),
+                  Float32Array.from(v),
+                  B,
+                  T,
+                  S,
+                  D,
+                  Dv,
+                  0.7,
+                  options,
+                )
+                : attentionWasm(q, k, v, B, T, S, D, Dv, 0.7, options);
+            };
+            const one = run(1);
+            const many = run(ready);
+            assert.equal(threadsUsedLastCall(), Math.min(ready, B * T));
+            assertSameBits(many.output, one.output);
+            assertSameBits(many.weights, one.weights);
+            assertSameBits(many.scores!, one.scores!);
+          }),
+          { numRuns: 200 },
+        );
+      } finally {
+        setCallerWorks(previous);
+        stopThreads();
+      }
+    });
+  });
 }
 
 Deno.test("scaledDotProductAttention() splits large calls", async () => {
