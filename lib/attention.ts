@@ -59,7 +59,7 @@ export interface AttentionOptions {
   /**
    * Maximum number of threads that the WebAssembly backend uses, the calling
    * one included. The default, and the upper limit, is {@linkcode getThreads},
-   * which is the number of cores unless changed by `setThreads`. Calls with at least `THREADS_MIN_WORK` query-key
+   * which is the number of cores, at most 8, unless changed by `setThreads`. Calls with at least `THREADS_MIN_WORK` query-key
    * pairs (B * T * S) split their query rows between the calling thread and
    * worker threads, with results identical to one thread. 1 stays on the
    * calling thread. The TypeScript backend always runs on the calling thread.
@@ -121,7 +121,9 @@ const OPTION_NAMES = ["mask", "causal", "scale", "backend", "dtype", "threads"];
  * @throws {TypeError} If an argument is not a tensor or nested numbers, an option is unknown
  *   or invalid, or the tensors mix float32 and float64 without the `dtype` option.
  * @throws {RangeError} If Q, K or V contains NaN or Infinity at a position that is not
- *   masked out, or `scale` is not a finite number.
+ *   masked out, `scale` is not a finite number, or `threads` is not a positive integer.
+ * @throws {Error} If a worker thread failed while computing its rows; the message
+ *   carries the worker's error.
  *
  * @example Usage
  * ```ts

@@ -117,6 +117,7 @@ export {
 } from "./streaming.ts";
 export {
   getThreads,
+  MAX_THREADS,
   setThreads,
   stopThreads,
   THREADS_MIN_WORK,

@@ -9,14 +9,16 @@
  * bytes as on one thread, because every query row is computed by the same
  * kernel whichever thread runs it.
  *
- * Workers start in the background on the first call that is large enough.
- * That call, and any other made before they are ready, runs on the calling
- * thread alone, and `threadsReady` waits for them. The workers do not keep
- * the process alive, and `stopThreads` ends them.
+ * The first call that is large enough starts the workers. They take a few
+ * milliseconds to start, on their own threads. Calls made before they are
+ * ready run on the calling thread alone, and `threadsReady` waits for them.
+ * Once started, the workers do not keep the process alive, and
+ * `stopThreads` ends them.
  *
  * @module
  */
 
+import { describeValue } from "./errors.ts";
 import { loadSharedKernels } from "./wasm_kernels.ts";
 import {
   encodeJob,
@@ -37,11 +39,36 @@ import {
  * run on the calling thread, where waking a worker costs more than it saves.
  *
  * Measured with `deno run -A bench/threads_bench.ts` on an idle 2-core AMD
- * EPYC (Zen 4), Deno 2.9.6, D = Dv = 64; see docs/benchmarks.md.
+ * EPYC, Deno 2.9.6, D = Dv = 64; see docs/benchmarks.md.
  *
  * NOTE: tuned on one 2-core machine; on more cores the break-even point may differ.
  */
 export const THREADS_MIN_WORK = 2 ** 15;
+
+/**
+ * Maximum thread count that `setThreads` accepts. Each worker thread is a V8 isolate
+ * that took about 12 MiB and a few milliseconds to start (Deno 2.9.6).
+ */
+export const MAX_THREADS = 256;
+
+/**
+ * Maximum thread count used by default, however many cores the machine reports.
+ *
+ * NOTE: chosen without measurements above 2 cores. It bounds the memory and
+ * start-up time of the default pool on large machines; `setThreads` raises it.
+ */
+const DEFAULT_MAX_THREADS = 8;
+
+/**
+ * The Worker class of `node:worker_threads`, or null in a runtime without
+ * it. It is imported here, not at the first large call, so that call can
+ * start the workers at once instead of after an event-loop turn.
+ */
+const NodeWorker: typeof import("node:worker_threads").Worker | null =
+  await import("node:worker_threads").then(
+    (module) => module.Worker,
+    () => null,
+  );
 
 const {
   STATE,
@@ -50,6 +77,7 @@ const {
   POSTED,
   RUNNING,
   FAILED,
+  STOP,
   STARTING,
   STARTED,
   BROKEN,
@@ -59,7 +87,6 @@ const {
 } = CONTROL;
 
 interface ThreadWorker {
-  readonly worker: { terminate(): unknown };
   readonly control: Int32Array;
   readonly job: Float64Array;
   readonly message: Uint8Array;
@@ -88,7 +115,7 @@ function defaultThreads(): number {
     ? navigator.hardwareConcurrency
     : undefined;
   return typeof cores === "number" && Number.isInteger(cores) && cores > 0
-    ? cores
+    ? Math.min(cores, DEFAULT_MAX_THREADS)
     : 1;
 }
 
@@ -106,18 +133,30 @@ function canWait(): boolean {
 }
 
 /**
- * Checks a thread count given by a caller.
+ * Checks a thread count given by a caller. Counts above `getThreads()` are
+ * accepted in call options, which use at most `getThreads()` threads.
  *
- * @throws {RangeError} If `threads` is not a positive integer.
+ * @throws {TypeError} If `threads` is not a number.
+ * @throws {RangeError} If `threads` is not a positive integer, or for
+ *   `setThreads` is above `MAX_THREADS`.
  */
 export function checkThreads(operation: string, threads: unknown): number {
-  if (
-    typeof threads !== "number" || !Number.isInteger(threads) || threads < 1
-  ) {
+  const hint = operation === "setThreads"
+    ? `Pass a count from 1, which keeps attention on the calling thread, to ${MAX_THREADS}.`
+    : "Pass 1 to stay on the calling thread, or leave it out to use up to getThreads() threads.";
+  if (typeof threads !== "number") {
+    throw new TypeError(
+      `${operation}: \`threads\` must be a number, received ${
+        describeValue(threads)
+      }. ${hint}`,
+    );
+  }
+  const limit = operation === "setThreads" ? MAX_THREADS : Infinity;
+  if (!Number.isInteger(threads) || threads < 1 || threads > limit) {
     throw new RangeError(
-      `${operation}: \`threads\` must be a positive integer, received ${
-        String(threads)
-      }. Pass 1 to stay on the calling thread, or leave it out to use up to getThreads() threads.`,
+      `${operation}: \`threads\` must be an integer from 1 to ${
+        operation === "setThreads" ? MAX_THREADS : "getThreads()"
+      }, received ${threads}. ${hint}`,
     );
   }
   return threads;
@@ -126,13 +165,15 @@ export function checkThreads(operation: string, threads: unknown): number {
 /**
  * Sets how many threads attention may use, the calling one included. 1 keeps
  * every call on the calling thread. The default is
- * `navigator.hardwareConcurrency`. A call's own `threads` option can lower
- * the count for that call but not raise it, because the pool has
- * `threads - 1` workers. A change ends the running workers.
+ * `navigator.hardwareConcurrency`, at most 8. A call's own `threads` option
+ * can lower the count for that call but not raise it, because the pool has
+ * `threads - 1` workers. A change ends the running workers. Counts above the
+ * number of cores are accepted, but their threads then share cores.
  *
- * @param threads Positive integer.
+ * @param threads Integer from 1 to `MAX_THREADS`.
  * @returns The previous setting.
- * @throws {RangeError} If `threads` is not a positive integer.
+ * @throws {TypeError} If `threads` is not a number.
+ * @throws {RangeError} If `threads` is not an integer from 1 to `MAX_THREADS`.
  *
  * @example Usage
  * ```ts
@@ -156,7 +197,8 @@ export function setThreads(threads: number): number {
 /**
  * Returns how many threads attention may use by default, the calling one included.
  *
- * @returns The setting of `setThreads`, `navigator.hardwareConcurrency` unless changed.
+ * @returns The setting of `setThreads`; unless changed,
+ *   `navigator.hardwareConcurrency`, at most 8.
  *
  * @example Usage
  * ```ts
@@ -175,79 +217,67 @@ function startPool(
   module: WebAssembly.Module,
 ): Pool {
   const workers: ThreadWorker[] = [];
-  const count = maxThreads - 1;
   const counterBuffer = new SharedArrayBuffer(4);
-  const started = (async () => {
-    let WorkerClass: typeof import("node:worker_threads").Worker;
+  const url = NodeWorker === null ? null : threadWorkerSource();
+  const waits: Promise<void>[] = [];
+  for (let i = 0; NodeWorker !== null && i < maxThreads - 1; i++) {
+    const buffer = new SharedArrayBuffer(BYTES);
+    const control = new Int32Array(buffer, 0, 4);
+    const workerData: ThreadWorkerData = {
+      module,
+      memory,
+      control: buffer,
+      counter: counterBuffer,
+    };
+    let worker;
     try {
-      ({ Worker: WorkerClass } = await import("node:worker_threads"));
-    } catch {
-      return;
-    }
-    const url = threadWorkerSource();
-    const waits: Promise<void>[] = [];
-    for (let i = 0; i < count; i++) {
-      const buffer = new SharedArrayBuffer(BYTES);
-      const control = new Int32Array(buffer, 0, 4);
-      const workerData: ThreadWorkerData = {
-        module,
-        memory,
-        control: buffer,
-        counter: counterBuffer,
-      };
-      let worker;
-      try {
-        worker = new WorkerClass(url, { workerData });
-      } catch (error) {
-        console.warn(
-          `attention: starting worker thread ${i + 1} failed (${
-            String(error)
-          }); ` +
-            `attention continues on the threads already started.`,
-        );
-        break;
-      }
-      const entry: ThreadWorker = {
-        worker,
-        control,
-        job: new Float64Array(
-          buffer,
-          JOB_OFFSET,
-          (MESSAGE_OFFSET - JOB_OFFSET) / 8,
-        ),
-        message: new Uint8Array(buffer, MESSAGE_OFFSET),
-      };
-      // A worker that cannot start, or ends, is never handed work again.
-      const broken = () => {
-        Atomics.store(control, READY, BROKEN);
-        Atomics.notify(control, READY);
-      };
-      worker.on("error", (error: unknown) => {
-        console.warn(
-          `attention: worker thread ${i + 1} failed (${String(error)}); ` +
-            `attention continues on the remaining threads.`,
-        );
-        broken();
-      });
-      worker.on("exit", broken);
-      workers.push(entry);
-      // The worker keeps the process alive only while it starts, because a
-      // pending Atomics.waitAsync does not, and callers may await `started`.
-      waits.push(
-        (async () => {
-          const result = Atomics.waitAsync(control, READY, STARTING);
-          if (result.async) await result.value;
-          worker.unref();
-        })(),
+      worker = new NodeWorker(url!, { workerData });
+    } catch (error) {
+      console.warn(
+        `attention: starting worker thread ${i + 1} failed (${
+          String(error)
+        }); ` +
+          `attention continues on the threads already started.`,
       );
+      break;
     }
-    await Promise.all(waits);
-  })();
+    workers.push({
+      control,
+      job: new Float64Array(
+        buffer,
+        JOB_OFFSET,
+        (MESSAGE_OFFSET - JOB_OFFSET) / 8,
+      ),
+      message: new Uint8Array(buffer, MESSAGE_OFFSET),
+    });
+    // A worker that cannot start, or ends, is never handed work again.
+    const broken = () => {
+      Atomics.store(control, READY, BROKEN);
+      Atomics.notify(control, READY);
+    };
+    worker.on("error", (error: unknown) => {
+      console.warn(
+        `attention: worker thread ${i + 1} failed (${String(error)}); ` +
+          `attention continues on the remaining threads.`,
+      );
+      broken();
+    });
+    worker.on("exit", broken);
+    // The worker keeps the process alive only while it starts, because a
+    // pending Atomics.waitAsync does not, and callers may await `started`.
+    waits.push(
+      (async () => {
+        const result = Atomics.waitAsync(control, READY, STARTING);
+        if (result.async) await result.value;
+        worker.unref();
+      })(),
+    );
+  }
   return {
     memory,
     workers,
     counter: new Int32Array(counterBuffer),
-    started,
+    started: Promise.all(waits).then(() => {}),
   };
 }
 
@@ -289,9 +319,10 @@ export async function threadsReady(): Promise<number> {
 }
 
 /**
- * Ends the worker threads. Later large calls start new ones. Tests use it to
- * leave no thread behind; a program need not call it, because the workers
- * do not keep the process alive.
+ * Ends the worker threads: each one returns from its loop and its thread
+ * exits shortly after. Later large calls start new ones. Tests use it to
+ * leave no thread behind; a program need not call it, because started
+ * workers do not keep the process alive.
  *
  * @returns The number of workers ended.
  *
@@ -307,9 +338,13 @@ export function stopThreads(): number {
   if (pool === null) return 0;
   const { workers } = pool;
   pool = null;
-  for (const { worker, control } of workers) {
+  // Each worker returns from its loop when it reads STOP, and its thread
+  // then ends by itself, also if it is still starting.
+  for (const { control } of workers) {
     Atomics.store(control, READY, BROKEN);
-    worker.terminate();
+    Atomics.notify(control, READY);
+    Atomics.store(control, STATE, STOP);
+    Atomics.notify(control, STATE);
   }
   return workers.length;
 }
@@ -378,7 +413,9 @@ export function runJob(
 
   let failure: string | null = null;
   try {
-    if (callerWorks) runChunks(kernels, ownJob, current.counter, rows, chunk);
+    if (callerWorks) {
+      runChunks(runRows, kernels, ownJob, current.counter, rows, chunk);
+    }
   } finally {
     // Wait for every worker that claimed the job, even when this thread's
     // share threw, because those workers are still writing to the memory.
@@ -390,6 +427,9 @@ export function runJob(
       ) {
         continue;
       }
+      // NOTE: a worker that died after claiming the job would block this
+      // wait forever. Its exit event cannot run while this thread waits, and
+      // no way to kill a worker thread mid-job was found, but none did.
       for (;;) {
         const state = Atomics.load(control, STATE);
         if (state !== POSTED && state !== RUNNING) break;

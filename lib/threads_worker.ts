@@ -5,8 +5,9 @@
  * `threadWorkerSource`, so starting one reads no file and needs no
  * permission. A worker instantiates the kernel module on the shared memory
  * it is given, marks itself ready in its control block, and then waits for
- * jobs there. Each job is a range of query rows. The worker runs it with
- * `runRows` and then marks the job done, or failed with a message.
+ * jobs there. For each job it claims chunks of query rows with `runChunks`
+ * until none are left, and then marks the job done, or failed with a
+ * message. It returns, and so ends, when its control block contains STOP.
  *
  * @module
  */
@@ -48,6 +49,12 @@ export const CONTROL = {
   DONE: 2,
   FAILED: 3,
   RUNNING: 4,
+  /**
+   * Set by `stopThreads`: the worker returns from its loop, so its thread
+   * ends by itself. Deno 2.9 does not free the thread of a worker that
+   * `terminate()` ends while it waits in `Atomics.wait`.
+   */
+  STOP: 5,
   /** READY values. */
   STARTING: 0,
   STARTED: 1,
@@ -64,7 +71,8 @@ export const CONTROL = {
  */
 export function serveThread(
   data: ThreadWorkerData,
-  run: typeof runChunks,
+  runChunksOf: typeof runChunks,
+  run: typeof runRows,
   layout: typeof CONTROL,
 ): void {
   const control = new Int32Array(data.control, 0, 4);
@@ -86,6 +94,7 @@ export function serveThread(
   Atomics.notify(control, layout.READY);
   for (;;) {
     const state = Atomics.load(control, layout.STATE);
+    if (state === layout.STOP) return;
     if (state !== layout.POSTED) {
       Atomics.wait(control, layout.STATE, state);
       continue;
@@ -103,7 +112,7 @@ export function serveThread(
       const job = numbers.subarray(0, layout.JOB_LENGTH);
       const rows = numbers[layout.JOB_LENGTH];
       const chunk = numbers[layout.JOB_LENGTH + 1];
-      run(kernels, job, counter, rows, chunk);
+      runChunksOf(run, kernels, job, counter, rows, chunk);
     } catch (error) {
       const text = new TextEncoder().encode(String(error));
       message.fill(0);
@@ -116,18 +125,20 @@ export function serveThread(
 }
 
 /**
- * Returns the worker module as a `data:` URL: `runRows`, `runChunks` and
- * `serveThread` from their source text, and a call of `serveThread` with the
- * worker's data and `CONTROL`.
+ * Returns the worker module as a `data:` URL that calls `serveThread` with
+ * the worker's data, `runChunks`, `runRows` and `CONTROL`. The functions are
+ * inserted from their source text as expressions, so they work under any
+ * names that a bundler gives them.
  */
 export function threadWorkerSource(): URL {
   const source = [
     'import { workerData } from "node:worker_threads";',
-    runRows.toString(),
-    runChunks.toString(),
-    `(${serveThread.toString()})(workerData, runChunks, ${
-      JSON.stringify(CONTROL)
-    });`,
+    `(${serveThread.toString()})(`,
+    "  workerData,",
+    `  (${runChunks.toString()}),`,
+    `  (${runRows.toString()}),`,
+    `  ${JSON.stringify(CONTROL)},`,
+    ");",
   ].join("\n");
   return new URL(`data:text/javascript,${encodeURIComponent(source)}`);
 }

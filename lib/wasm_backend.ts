@@ -55,7 +55,7 @@ export interface WasmAttentionOptions {
    * Default false. Views skip allocating and copying the results. For 32 MB
    * of weights, shape (1, 2048, 2048), that copy took about 12 ms of CPU
    * time next to 45 ms for the kernels on one thread, on a 2-core AMD EPYC
-   * (Zen 4) with Deno 2.9. A later call of `attentionWasm` or
+   * with Deno 2.9. A later call of `attentionWasm` or
    * `attentionWasmF32` may overwrite a view. Calls split across threads and
    * calls on one thread use two different memories, and a view of the
    * unshared one is detached when a later call grows that memory.
@@ -316,13 +316,16 @@ export function attentionWasmCheckingFinite<
  * @param D Query and key width.
  * @param Dv Value width.
  * @param scale Factor applied to Q K^T, usually 1 / sqrt(D).
- * @param options Optional mask, shape (T, S) or (B, T, S), and whether to return the scores.
+ * @param options Optional mask, shape (T, S) or (B, T, S), whether to return the scores
+ *   or views, and the maximum number of threads.
  * @returns New arrays: output (B, T, Dv), weights (B, T, S) and scores (B, T, S) or null.
  * @throws {RangeError} If a size is not a non-negative integer, an array length does not
- *   match its shape, `scale` is not finite, or the call needs more wasm memory than the
- *   runtime grants (at most 4 GiB).
- * @throws {TypeError} If q, k or v is not a Float64Array or the mask is not a Uint8Array.
- * @throws {Error} If the runtime lacks WebAssembly SIMD128 (see `wasmSimdSupported`).
+ *   match its shape, `scale` is not finite, `threads` is not a positive integer, or the
+ *   call needs more wasm memory than the runtime grants (at most 4 GiB).
+ * @throws {TypeError} If q, k or v is not a Float64Array, the mask is not a Uint8Array, or
+ *   `threads` is not a number.
+ * @throws {Error} If the runtime lacks WebAssembly SIMD128 (see `wasmSimdSupported`), or a
+ *   worker thread failed while computing its rows.
  *
  * @example Usage
  * ```ts
@@ -385,13 +388,16 @@ export function attentionWasm(
  * @param D Query and key width.
  * @param Dv Value width.
  * @param scale Factor applied to Q K^T, usually 1 / sqrt(D).
- * @param options Optional mask, shape (T, S) or (B, T, S), and whether to return the scores.
+ * @param options Optional mask, shape (T, S) or (B, T, S), whether to return the scores
+ *   or views, and the maximum number of threads.
  * @returns New arrays: output (B, T, Dv), weights (B, T, S) and scores (B, T, S) or null.
  * @throws {RangeError} If a size is not a non-negative integer, an array length does not
- *   match its shape, `scale` is not finite, or the call needs more wasm memory than the
- *   runtime grants (at most 4 GiB).
- * @throws {TypeError} If q, k or v is not a Float32Array or the mask is not a Uint8Array.
- * @throws {Error} If the runtime lacks WebAssembly SIMD128 (see `wasmSimdSupported`).
+ *   match its shape, `scale` is not finite, `threads` is not a positive integer, or the
+ *   call needs more wasm memory than the runtime grants (at most 4 GiB).
+ * @throws {TypeError} If q, k or v is not a Float32Array, the mask is not a Uint8Array, or
+ *   `threads` is not a number.
+ * @throws {Error} If the runtime lacks WebAssembly SIMD128 (see `wasmSimdSupported`), or a
+ *   worker thread failed while computing its rows.
  *
  * @example Usage
  * ```ts

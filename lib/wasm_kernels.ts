@@ -2,13 +2,14 @@
  * Loads the WebAssembly SIMD128 attention kernels and owns their memory.
  *
  * The kernels come from `wasm/kernels.ts` and are embedded as base64 by
- * `wasm/build.ts`, so loading them reads no file. Two module instances are
- * created on first use (see `selectWasmKernels` for the two variants). Calls
- * on the calling thread alone use one with a memory of its own. Calls split
- * across worker threads use one on a shared memory, which the workers
- * instantiate the same module on (see `threads.ts`); it exists only where the
- * runtime can share WebAssembly memory. Each memory grows to fit the largest
- * call so far that used it, and never shrinks.
+ * `wasm/build.ts`, so loading them reads no file. The library keeps up to
+ * two module instances (see `selectWasmKernels` for the two variants), each
+ * created by the first call that needs it. Calls on the calling thread alone
+ * use one with a memory of its own. Calls split across worker threads use
+ * one on a shared memory, which the workers instantiate the same module on
+ * (see `threads.ts`); it exists only where the runtime can share WebAssembly
+ * memory. Each memory grows to fit the largest call so far that used it, and
+ * never shrinks.
  *
  * @module
  */

@@ -138,15 +138,18 @@ export function runRows(
 
 /**
  * Claims ranges of `chunk` rows of an encoded job from `counter[0]` with
- * `Atomics.add` and runs them, until all `rows` rows are claimed. Every
- * thread that works on a job runs this on the same counter, so a thread that
- * starts late, or runs slowly because other programs share its core, takes
- * fewer ranges instead of holding up the others.
+ * `Atomics.add` and runs them with `run` (which is `runRows`), until all
+ * `rows` rows are claimed. Every thread that works on a job runs this on the
+ * same counter, so a thread that starts late, or runs slowly because other
+ * programs share its core, takes fewer ranges instead of holding up the
+ * others.
  *
- * Worker threads run this from its source text together with `runRows`, so
- * it refers to nothing else outside its parameters.
+ * Worker threads run this from its source text, so it refers to nothing
+ * outside its parameters except JavaScript built-ins. `run` is a parameter,
+ * not a call by name, because a minifier renames functions.
  */
 export function runChunks(
+  run: typeof runRows,
   kernels: RowKernels,
   job: Float64Array,
   counter: Int32Array,
@@ -156,6 +159,6 @@ export function runChunks(
   for (;;) {
     const start = Atomics.add(counter, 0, chunk);
     if (start >= rows) return;
-    runRows(kernels, job, start, Math.min(start + chunk, rows));
+    run(kernels, job, start, Math.min(start + chunk, rows));
   }
 }

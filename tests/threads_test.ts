@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { RandomState, scaledDotProductAttention } from "../lib/mod.ts";
 import {
   getThreads,
+  MAX_THREADS,
   runJob,
   setCallerWorks,
   setThreads,
@@ -18,7 +19,23 @@ import {
 } from "../lib/wasm_backend.ts";
 import { loadSharedKernels } from "../lib/wasm_kernels.ts";
 
-const CORES = navigator.hardwareConcurrency;
+/** Default thread count: the cores reported, at most 8. */
+const DEFAULT_THREADS = Math.min(navigator.hardwareConcurrency, 8);
+
+/** OS threads of this process, from /proc/self/status (Linux). */
+function osThreads(): number {
+  const status = Deno.readTextFileSync("/proc/self/status");
+  return Number(/^Threads:\s+(\d+)/m.exec(status)![1]);
+}
+
+/** Waits up to 5 s for this process to have at most `count` OS threads, and returns the last count. */
+async function settleOsThreads(count: number): Promise<number> {
+  const deadline = performance.now() + 5000;
+  while (osThreads() > count && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return osThreads();
+}
 
 /** `length` numbers uniform in [-2, 2), from NumPy's generator seeded with `seed`. */
 function uniform(length: number, seed: number): Float64Array {
@@ -59,27 +76,33 @@ async function withThreadsForEverySize(body: () => void | Promise<void>) {
   }
 }
 
-Deno.test("getThreads() defaults to the number of cores", () => {
-  assert.equal(getThreads(), CORES);
+Deno.test("getThreads() defaults to the cores, at most 8", () => {
+  assert.equal(getThreads(), DEFAULT_THREADS);
 });
 
 Deno.test("threadsReady() starts one worker per extra core", async () => {
   try {
-    assert.equal(await threadsReady(), Math.max(1, CORES));
+    assert.equal(await threadsReady(), Math.max(1, DEFAULT_THREADS));
   } finally {
     stopThreads();
   }
 });
 
 Deno.test("setThreads() rejects invalid counts", () => {
-  for (const bad of [0, -1, 1.5, NaN, Infinity, "2", null]) {
-    const error = captureError(() => setThreads(bad as number));
-    assert.ok(error instanceof RangeError, `setThreads(${String(bad)})`);
-    assert.match(error.message, /`threads` must be a positive integer/);
-    assert.match(error.message, new RegExp(`received ${String(bad)}\\.`));
-    assert.match(error.message, /Pass 1 to stay on the calling thread/);
+  for (const bad of [0, -1, 1.5, NaN, Infinity, MAX_THREADS + 1]) {
+    const error = captureError(() => setThreads(bad));
+    assert.ok(error instanceof RangeError, `setThreads(${bad})`);
+    assert.match(error.message, /`threads` must be an integer from 1 to 256/);
+    assert.match(error.message, new RegExp(`received ${bad}\\.`));
+    assert.match(error.message, /Pass a count from 1/);
   }
-  assert.equal(getThreads(), CORES);
+  for (const [bad, shown] of [["2", 'the string "2"'], [null, "null"]]) {
+    const error = captureError(() => setThreads(bad as unknown as number));
+    assert.ok(error instanceof TypeError, `setThreads(${shown})`);
+    assert.match(error.message, /`threads` must be a number/);
+    assert.ok(error.message.includes(`received ${shown}.`), error.message);
+  }
+  assert.equal(getThreads(), DEFAULT_THREADS);
 });
 
 Deno.test("setThreads(1) disables the workers", async () => {
@@ -100,13 +123,13 @@ Deno.test("setThreads(1) disables the workers", async () => {
 });
 
 Deno.test("setThreads() resizes the pool", async () => {
-  const previous = setThreads(CORES + 1);
+  const previous = setThreads(DEFAULT_THREADS + 1);
   try {
-    assert.equal(await threadsReady(), CORES + 1);
+    assert.equal(await threadsReady(), DEFAULT_THREADS + 1);
     const T = 300;
     const q = uniform(T * 16, 10);
     const all = attentionWasm(q, q, q, 1, T, T, 16, 16, 0.25);
-    assert.equal(threadsUsedLastCall(), CORES + 1);
+    assert.equal(threadsUsedLastCall(), DEFAULT_THREADS + 1);
     const one = attentionWasm(q, q, q, 1, T, T, 16, 16, 0.25, { threads: 1 });
     assertSameBits(all.output, one.output);
     assertSameBits(all.weights, one.weights);
@@ -114,22 +137,47 @@ Deno.test("setThreads() resizes the pool", async () => {
     setThreads(previous);
     stopThreads();
   }
-  assert.equal(await threadsReady(), CORES);
+  assert.equal(await threadsReady(), DEFAULT_THREADS);
   stopThreads();
+});
+
+Deno.test("stopThreads() lets the worker threads exit", async () => {
+  const before = osThreads();
+  const previous = setThreads(3);
+  try {
+    for (let cycle = 0; cycle < 5; cycle++) {
+      assert.equal(await threadsReady(), 3);
+      assert.equal(stopThreads(), 2);
+    }
+  } finally {
+    setThreads(previous);
+  }
+  assert.ok(await settleOsThreads(before) <= before, `threads: ${osThreads()}`);
+});
+
+Deno.test("stopThreads() ends workers still starting", async () => {
+  const before = osThreads();
+  const T = 300;
+  const q = uniform(T * 16, 11);
+  // The large call starts the workers, and stopThreads() runs before any of
+  // them can report ready.
+  attentionWasm(q, q, q, 1, T, T, 16, 16, 0.25);
+  assert.equal(stopThreads(), DEFAULT_THREADS - 1);
+  assert.ok(await settleOsThreads(before) <= before, `threads: ${osThreads()}`);
 });
 
 Deno.test("threads option is validated", () => {
   const q = uniform(8, 1);
   assert.throws(
     () => attentionWasm(q, q, q, 1, 2, 2, 4, 4, 0.5, { threads: 0 }),
-    /attentionWasm: `threads` must be a positive integer, received 0/,
+    /attentionWasm: `threads` must be an integer from 1 to getThreads\(\), received 0\. Pass 1 to stay on the calling thread/,
   );
   assert.throws(
     () =>
       scaledDotProductAttention([[1, 2]], [[1, 2]], [[1, 2]], {
         threads: 2.5,
       }),
-    /scaledDotProductAttention: `threads` must be a positive integer, received 2.5/,
+    /scaledDotProductAttention: `threads` must be an integer from 1 to getThreads\(\), received 2\.5/,
   );
 });
 
@@ -296,7 +344,7 @@ Deno.test("threads restart after stop and reselect", async () => {
   try {
     await threadsReady();
     const before = attentionWasm(q, q, q, 1, T, T, 16, 16, 0.25);
-    assert.equal(stopThreads(), CORES - 1);
+    assert.equal(stopThreads(), DEFAULT_THREADS - 1);
     assert.equal(stopThreads(), 0);
     selectWasmKernels("simd128");
     const ready = await threadsReady();
@@ -408,6 +456,6 @@ console.log(threads, output.shape.join("x"));
   assert.equal(code, 0, errors);
   assert.equal(
     new TextDecoder().decode(stdout).trim(),
-    `${Math.max(1, CORES)} 1x256x64`,
+    `${Math.max(1, DEFAULT_THREADS)} 1x256x64`,
   );
 });
