@@ -65,7 +65,8 @@ Options:
   --out DIR          output directory (default: dist). It must be new, empty or
                      an earlier build; the build overwrites only its own files.
   --only NAME        build one notebook, named by file name with or without
-                     .ipynb; the index still lists every notebook.
+                     .ipynb, or by its leading number (03); the index still
+                     lists every notebook.
   --python PATH      Python interpreter to use; when it lacks the Jupyter
                      packages, the build creates .venv from it and installs them.
                      Default: $ATTENTION_PYTHON, .venv, /usr/bin/python3, python3.
@@ -132,14 +133,18 @@ function parseOptions(args: string[]): CourseOptions {
   };
 }
 
-/** Picks the notebooks to build, by file name with or without `.ipynb`. */
+/**
+ * Picks the notebooks to build, by file name with or without `.ipynb`, or by
+ * the number that starts the file name, such as `03`.
+ */
 function selectNotebooks(
   notebooks: CourseNotebook[],
   only: string | null,
 ): CourseNotebook[] {
   if (only === null) return notebooks;
   const match = notebooks.find((notebook) =>
-    notebook.fileName === only || notebook.stem === only
+    notebook.fileName === only || notebook.stem === only ||
+    (/^\d+$/.test(only) && notebook.stem.startsWith(`${only}-`))
   );
   if (match === undefined) {
     const names = notebooks.map((notebook) => `  ${notebook.fileName}`);
@@ -147,7 +152,9 @@ function selectNotebooks(
       `--only ${
         JSON.stringify(only)
       } does not name a notebook in ${NOTEBOOKS_DIRECTORY}. ` +
-        `Valid names (with or without .ipynb):\n${names.join("\n")}`,
+        `Valid names (with or without .ipynb, or just the leading number):\n${
+          names.join("\n")
+        }`,
       EXIT_USAGE,
     );
   }
