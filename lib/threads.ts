@@ -153,10 +153,11 @@ export function checkThreads(operation: string, threads: unknown): number {
   }
   const limit = operation === "setThreads" ? MAX_THREADS : Infinity;
   if (!Number.isInteger(threads) || threads < 1 || threads > limit) {
+    const expected = operation === "setThreads"
+      ? `an integer from 1 to ${MAX_THREADS}`
+      : "a positive integer";
     throw new RangeError(
-      `${operation}: \`threads\` must be an integer from 1 to ${
-        operation === "setThreads" ? MAX_THREADS : "getThreads()"
-      }, received ${threads}. ${hint}`,
+      `${operation}: \`threads\` must be ${expected}, received ${threads}. ${hint}`,
     );
   }
   return threads;
