@@ -443,7 +443,7 @@ if (numpy === null) {
 }
 
 // Start the library's worker threads first, so that no timed call runs while
-// they start; a program reaches the same state after its first large call.
+// they start. A program reaches the same state after its first large call.
 const threads = await threadsReady();
 
 const inputs = SHAPES.map(makeInputs);

@@ -89,9 +89,13 @@ for (const [B, T] of CASES) {
       f32
         ? attentionWasmF32(q32, k32, v32, B, T, T, D, D, scale, { threads })
         : attentionWasm(q, k, v, B, T, T, D, D, scale, { threads });
-    const one = medianMs(run(1));
-    const many = medianMs(run(available));
-    cells.push(one.toFixed(3), many.toFixed(3), `${(one / many).toFixed(2)}x`);
+    const single = medianMs(run(1));
+    const split = medianMs(run(available));
+    cells.push(
+      single.toFixed(3),
+      split.toFixed(3),
+      `${(single / split).toFixed(2)}x`,
+    );
   }
   console.log(`| (${B}, ${T}, ${D}) | ${B * T * T} | ${cells.join(" | ")} |`);
 }

@@ -369,8 +369,9 @@ export function shouldSplit(work: number, threads: number): boolean {
  * Runs rows 0 to B * T of `job` on up to `threads` threads: the calling
  * thread and the ready workers, which claim chunks of rows from a shared
  * counter until none are left (see `runChunks`). Returns when every row is
- * done. `kernels` must be the shared kernels whenever `shouldSplit` is true
- * for the job, because the workers run on their memory.
+ * done. The caller decides whether to split with `shouldSplit` and passes 1
+ * when not. With `threads` above 1, `kernels` must be the shared kernels,
+ * because the workers run on their memory.
  *
  * A worker that has not claimed the job when the rows run out is taken off
  * it, so a worker that wakes late never delays the call. `callerWorks` false
@@ -386,8 +387,7 @@ export function runJob(
   callerWorks = callerWorksByDefault,
 ): void {
   const rows = job.B * job.T;
-  const work = rows * job.S;
-  const current = shouldSplit(work, threads) ? currentPool() : null;
+  const current = threads > 1 ? currentPool() : null;
   const helpers = current === null
     ? []
     : readyWorkers(current).slice(0, Math.min(threads, rows) - 1);

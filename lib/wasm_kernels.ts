@@ -7,8 +7,8 @@
  * created by the first call that needs it. Calls on the calling thread alone
  * use one with a memory of its own. Calls split across worker threads use
  * one on a shared memory, which the workers instantiate the same module on
- * (see `threads.ts`); it exists only where the runtime can share WebAssembly
- * memory. Each memory grows to fit the largest call so far that used it, and
+ * (see `threads.ts`). That one exists only where the runtime can share
+ * WebAssembly memory. Each memory grows to fit the largest call so far that used it, and
  * never shrinks.
  *
  * @module
@@ -41,8 +41,6 @@ export interface LoadedKernels {
   /** The compiled module; worker threads instantiate it on `exports.memory`. */
   readonly module: WebAssembly.Module;
   readonly exports: KernelExports;
-  /** Whether `exports.memory` is shared, so worker threads can use it. */
-  readonly shared: boolean;
 }
 
 /** Bytes of one WebAssembly memory page. */
@@ -185,6 +183,21 @@ function chosenVariant(): WasmKernelVariant {
   return variant;
 }
 
+/** Compiles the preferred variant from one of the base64 tables and instantiates it. */
+function instantiate(
+  base64: Record<WasmKernelVariant, string>,
+  imports: WebAssembly.Imports,
+): LoadedKernels {
+  const variant = chosenVariant();
+  const module = new WebAssembly.Module(decode(base64[variant]));
+  const instance = new WebAssembly.Instance(module, imports);
+  return {
+    variant,
+    module,
+    exports: instance.exports as unknown as KernelExports,
+  };
+}
+
 /**
  * Returns the kernels on a memory of their own, which calls on the calling
  * thread alone use, instantiating the preferred variant on first use.
@@ -192,16 +205,7 @@ function chosenVariant(): WasmKernelVariant {
  * @throws {Error} If the runtime does not support the variant.
  */
 export function loadKernels(): LoadedKernels {
-  if (kernels !== null) return kernels;
-  const variant = chosenVariant();
-  const module = new WebAssembly.Module(decode(KERNEL_BASE64[variant]));
-  const instance = new WebAssembly.Instance(module, {});
-  kernels = {
-    variant,
-    module,
-    exports: instance.exports as unknown as KernelExports,
-    shared: false,
-  };
+  kernels ??= instantiate(KERNEL_BASE64, {});
   return kernels;
 }
 
@@ -218,20 +222,12 @@ export function loadKernels(): LoadedKernels {
 export function loadSharedKernels(): LoadedKernels | null {
   if (sharedKernels !== null) return sharedKernels;
   if (!sharedMemorySupported()) return null;
-  const variant = chosenVariant();
-  const module = new WebAssembly.Module(decode(SHARED_KERNEL_BASE64[variant]));
   const memory = new WebAssembly.Memory({
     initial: 1,
     maximum: MAX_MEMORY_BYTES / PAGE_BYTES,
     shared: true,
   });
-  const instance = new WebAssembly.Instance(module, { env: { memory } });
-  sharedKernels = {
-    variant,
-    module,
-    exports: instance.exports as unknown as KernelExports,
-    shared: true,
-  };
+  sharedKernels = instantiate(SHARED_KERNEL_BASE64, { env: { memory } });
   return sharedKernels;
 }
 

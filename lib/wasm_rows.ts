@@ -110,6 +110,7 @@ export function runRows(
   const D = job[12];
   const Dv = job[13];
   const scale = job[14];
+
   const e = f32 ? 4 : 8;
   const kernel = f32 ? kernels.attention_f32 : kernels.attention_f64;
   let row = start;

@@ -130,9 +130,11 @@ Deno.test("setThreads() resizes the pool", async () => {
     const q = uniform(T * 16, 10);
     const all = attentionWasm(q, q, q, 1, T, T, 16, 16, 0.25);
     assert.equal(threadsUsedLastCall(), DEFAULT_THREADS + 1);
-    const one = attentionWasm(q, q, q, 1, T, T, 16, 16, 0.25, { threads: 1 });
-    assertSameBits(all.output, one.output);
-    assertSameBits(all.weights, one.weights);
+    const oneThread = attentionWasm(q, q, q, 1, T, T, 16, 16, 0.25, {
+      threads: 1,
+    });
+    assertSameBits(all.output, oneThread.output);
+    assertSameBits(all.weights, oneThread.weights);
   } finally {
     setThreads(previous);
     stopThreads();
@@ -234,13 +236,13 @@ for (const [name, B, T, S, D, Dv] of SHAPES) {
                   options,
                 );
             };
-            const one = run(1);
+            const oneThread = run(1);
             assert.equal(threadsUsedLastCall(), 1);
-            const many = run(ready);
+            const split = run(ready);
             assert.equal(threadsUsedLastCall(), Math.min(ready, B * T));
-            assertSameBits(many.output, one.output);
-            assertSameBits(many.weights, one.weights);
-            assertSameBits(many.scores!, one.scores!);
+            assertSameBits(split.output, oneThread.output);
+            assertSameBits(split.weights, oneThread.weights);
+            assertSameBits(split.scores!, oneThread.scores!);
           }
         } finally {
           stopThreads();
@@ -251,8 +253,8 @@ for (const [name, B, T, S, D, Dv] of SHAPES) {
 }
 
 for (const callerWorks of [true, false]) {
-  const who = callerWorks ? "all threads" : "workers only";
-  Deno.test(`threaded results match one thread: random, ${who}`, async () => {
+  const rowsBy = callerWorks ? "all threads" : "workers only";
+  Deno.test(`threaded results match one thread: random, ${rowsBy}`, async () => {
     const sizes = fc.record({
       B: fc.integer({ min: 1, max: 4 }),
       T: fc.integer({ min: 1, max: 40 }),
@@ -299,12 +301,12 @@ for (const callerWorks of [true, false]) {
                 )
                 : attentionWasm(q, k, v, B, T, S, D, Dv, 0.7, options);
             };
-            const one = run(1);
-            const many = run(ready);
+            const oneThread = run(1);
+            const split = run(ready);
             assert.equal(threadsUsedLastCall(), Math.min(ready, B * T));
-            assertSameBits(many.output, one.output);
-            assertSameBits(many.weights, one.weights);
-            assertSameBits(many.scores!, one.scores!);
+            assertSameBits(split.output, oneThread.output);
+            assertSameBits(split.weights, oneThread.weights);
+            assertSameBits(split.scores!, oneThread.scores!);
           }),
           { numRuns: 200 },
         );
@@ -323,15 +325,15 @@ Deno.test("scaledDotProductAttention() splits large calls", async () => {
     const q = random.rand(2, 128, 64);
     const k = random.rand(2, 128, 64);
     const v = random.rand(2, 128, 64);
-    const many = scaledDotProductAttention(q, k, v, { causal: true });
+    const split = scaledDotProductAttention(q, k, v, { causal: true });
     assert.equal(threadsUsedLastCall(), ready);
-    const one = scaledDotProductAttention(q, k, v, {
+    const oneThread = scaledDotProductAttention(q, k, v, {
       causal: true,
       threads: 1,
     });
     assert.equal(threadsUsedLastCall(), 1);
-    assertSameBits(many.output.data, one.output.data);
-    assertSameBits(many.weights.data, one.weights.data);
+    assertSameBits(split.output.data, oneThread.output.data);
+    assertSameBits(split.weights.data, oneThread.weights.data);
   } finally {
     stopThreads();
   }
@@ -419,14 +421,14 @@ Deno.test("worker errors reach the caller", async () => {
       );
       const T = 300;
       const q = uniform(T * 16, 6);
-      const one = attentionWasm(q, q, q, 1, T, T, 16, 16, 0.25, {
+      const oneThread = attentionWasm(q, q, q, 1, T, T, 16, 16, 0.25, {
         threads: 1,
       });
       const two = attentionWasm(q, q, q, 1, T, T, 16, 16, 0.25, {
         threads: 2,
       });
       assert.equal(threadsUsedLastCall(), 2);
-      assertSameBits(two.output, one.output);
+      assertSameBits(two.output, oneThread.output);
     });
   } finally {
     stopThreads();
